@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "procfsd/caller.hpp"
+
+#include <linux/capability.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "procfsd/sys.hpp"
+
+namespace procfsd {
+
+namespace {
+
+struct DaemonCredentials {
+    std::vector<gid_t> groups;
+    gid_t fsgid = 0;
+    __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3]{};
+    uint64_t effective = 0;
+    ino_t user_ns = 0;
+    bool captured = false;
+};
+
+DaemonCredentials daemon_creds;
+
+ino_t user_ns_of(const std::string& path)
+{
+    struct stat st{};
+    return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+uint64_t effective_of(const __user_cap_data_struct* caps)
+{
+    return static_cast<uint64_t>(caps[0].effective) | (static_cast<uint64_t>(caps[1].effective) << 32);
+}
+
+int capget_self(__user_cap_data_struct* data)
+{
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    return ::syscall(SYS_capget, &hdr, data) == 0 ? 0 : -errno;
+}
+
+int capset_self(const __user_cap_data_struct* data)
+{
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    return ::syscall(SYS_capset, &hdr, data) == 0 ? 0 : -errno;
+}
+
+int set_groups(const std::vector<gid_t>& groups)
+{
+    return ::syscall(SYS_setgroups, groups.size(), groups.data()) == 0 ? 0 : -errno;
+}
+
+// setfsuid/setfsgid report no errors; read the value back to know whether it took.
+bool set_fsuid(uid_t uid)
+{
+    ::syscall(SYS_setfsuid, uid);
+    return static_cast<uid_t>(::syscall(SYS_setfsuid, static_cast<uid_t>(-1))) == uid;
+}
+
+bool set_fsgid(gid_t gid)
+{
+    ::syscall(SYS_setfsgid, gid);
+    return static_cast<gid_t>(::syscall(SYS_setfsgid, static_cast<gid_t>(-1))) == gid;
+}
+
+std::string_view field(std::string_view text, std::string_view key)
+{
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t eol = text.find('\n', pos);
+        if (eol == std::string_view::npos)
+            eol = text.size();
+        std::string_view line = text.substr(pos, eol - pos);
+        if (line.size() > key.size() && line.substr(0, key.size()) == key &&
+            line[key.size()] == ':') {
+            line.remove_prefix(key.size() + 1);
+            while (!line.empty() && (line.front() == '\t' || line.front() == ' '))
+                line.remove_prefix(1);
+            return line;
+        }
+        pos = eol + 1;
+    }
+    return {};
+}
+
+} // namespace
+
+void capture_daemon_credentials()
+{
+    int n = ::getgroups(0, nullptr);
+    daemon_creds.groups.resize(static_cast<size_t>(std::max(n, 0)));
+    if (n > 0)
+        ::getgroups(n, daemon_creds.groups.data());
+    daemon_creds.fsgid = static_cast<gid_t>(::syscall(SYS_setfsgid, static_cast<gid_t>(-1)));
+    if (capget_self(daemon_creds.caps) != 0)
+        spdlog::warn("capget: {}", sys::errno_name(errno));
+    daemon_creds.effective = effective_of(daemon_creds.caps);
+    daemon_creds.user_ns = user_ns_of("/proc/self/ns/user");
+    daemon_creds.captured = true;
+}
+
+void Caller::load() const
+{
+    if (loaded_)
+        return;
+    loaded_ = true;
+    if (tid_ <= 0)
+        return;
+    auto status = sys::read_small_file(AT_FDCWD, ("/proc/" + std::to_string(tid_) + "/status").c_str());
+    if (!status.ok())
+        return; // the caller is gone: no groups, no capabilities
+    std::string_view text = status.value;
+
+    std::string_view tgid = field(text, "Tgid");
+    std::from_chars(tgid.data(), tgid.data() + tgid.size(), tgid_);
+
+    std::string_view groups = field(text, "Groups");
+    while (!groups.empty()) {
+        gid_t g = 0;
+        auto [end, ec] = std::from_chars(groups.data(), groups.data() + groups.size(), g);
+        if (ec != std::errc{})
+            break;
+        groups_.push_back(g);
+        groups.remove_prefix(static_cast<size_t>(end - groups.data()));
+        while (!groups.empty() && groups.front() == ' ')
+            groups.remove_prefix(1);
+    }
+
+    std::string_view caps = field(text, "CapEff");
+    std::from_chars(caps.data(), caps.data() + caps.size(), caps_, 16);
+    if (caps_ != 0 &&
+        user_ns_of("/proc/" + std::to_string(tid_) + "/ns/user") != daemon_creds.user_ns)
+        caps_ = 0;
+}
+
+pid_t Caller::tgid() const
+{
+    load();
+    return tgid_;
+}
+
+const std::vector<gid_t>& Caller::groups() const
+{
+    load();
+    return groups_;
+}
+
+uint64_t Caller::capabilities() const
+{
+    load();
+    return caps_;
+}
+
+bool Caller::in_group(gid_t gid) const
+{
+    if (fsgid_ == gid)
+        return true;
+    auto& g = groups();
+    return std::find(g.begin(), g.end(), gid) != g.end();
+}
+
+bool Caller::as_privileged_as_daemon() const
+{
+    return fsuid_ == 0 && (capabilities() & daemon_creds.effective) == daemon_creds.effective;
+}
+
+CredentialScope::CredentialScope(const Caller& caller)
+{
+    if (caller.as_privileged_as_daemon())
+        return;
+    // Order matters: setgroups and setfsgid need CAP_SETGID, setfsuid needs CAP_SETUID, so
+    // capabilities are lowered last.
+    int rv = set_groups(caller.groups());
+    if (rv < 0) {
+        status_ = rv;
+        spdlog::error("setgroups for caller tid {}: {}", caller.tid(), sys::errno_name(rv));
+        return;
+    }
+    switched_ = true;
+    if (!set_fsgid(caller.fsgid()) || !set_fsuid(caller.fsuid())) {
+        status_ = -EPERM;
+        spdlog::error("setfsuid/setfsgid {}:{} failed", caller.fsuid(), caller.fsgid());
+        return;
+    }
+    __user_cap_data_struct lowered[_LINUX_CAPABILITY_U32S_3];
+    std::copy(std::begin(daemon_creds.caps), std::end(daemon_creds.caps), lowered);
+    uint64_t eff = caller.capabilities() & daemon_creds.effective;
+    lowered[0].effective = static_cast<uint32_t>(eff);
+    lowered[1].effective = static_cast<uint32_t>(eff >> 32);
+    rv = capset_self(lowered);
+    if (rv < 0) {
+        status_ = rv;
+        spdlog::error("capset for caller tid {}: {}", caller.tid(), sys::errno_name(rv));
+    }
+}
+
+CredentialScope::~CredentialScope()
+{
+    if (!switched_)
+        return;
+    // Capabilities first: restoring fsuid, fsgid and groups needs them.
+    if (capset_self(daemon_creds.caps) != 0 || !set_fsuid(0) || !set_fsgid(daemon_creds.fsgid) ||
+        set_groups(daemon_creds.groups) != 0) {
+        spdlog::critical("cannot restore the daemon's credentials on a worker thread: aborting");
+        std::abort();
+    }
+}
+
+} // namespace procfsd

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "procfsd/control_server.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "procfsd/sys.hpp"
+
+namespace procfsd {
+
+namespace {
+
+socklen_t abstract_address(const std::string& name, sockaddr_un& addr)
+{
+    std::memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    // sun_path[0] == '\0': an abstract name, gone with the daemon, no file to clean up.
+    std::memcpy(addr.sun_path + 1, name.data(), std::min(name.size(), sizeof addr.sun_path - 2));
+    return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+}
+
+} // namespace
+
+std::string ControlServer::socket_name(dev_t device)
+{
+    return fmt::format("procfsd/dev/{}:{}", major(device), minor(device));
+}
+
+ControlServer::ControlServer(Handler handler) : handler_(std::move(handler))
+{
+    epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+    wakeup_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    struct epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = wakeup_.get();
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wakeup_.get(), &ev);
+}
+
+ControlServer::~ControlServer() { stop(); }
+
+void ControlServer::start()
+{
+    thread_ = std::thread([this] { run(); });
+}
+
+void ControlServer::stop()
+{
+    if (!thread_.joinable())
+        return;
+    uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wakeup_.get(), &one, sizeof one);
+    thread_.join();
+}
+
+void ControlServer::listen(dev_t device)
+{
+    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    socklen_t len = abstract_address(socket_name(device), addr);
+    if (!sock || ::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        ::listen(sock.get(), 16) != 0) {
+        spdlog::warn("control socket @{}: {}", socket_name(device), sys::errno_name(errno));
+        return;
+    }
+    struct epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = sock.get();
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, sock.get(), &ev);
+    std::lock_guard lock(mu_);
+    listeners_[device] = std::move(sock);
+}
+
+void ControlServer::unlisten(dev_t device)
+{
+    std::lock_guard lock(mu_);
+    auto it = listeners_.find(device);
+    if (it == listeners_.end())
+        return;
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->second.get(), nullptr);
+    listeners_.erase(it);
+}
+
+void ControlServer::run()
+{
+    for (;;) {
+        struct epoll_event ev{};
+        int n = ::epoll_wait(epoll_.get(), &ev, 1, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || ev.data.fd == wakeup_.get())
+            return;
+        std::lock_guard lock(mu_);
+        serve_client(ev.data.fd);
+    }
+}
+
+void ControlServer::serve_client(int listener)
+{
+    UniqueFd client(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+    if (!client)
+        return;
+    struct ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(client.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != 0) {
+        const char denied[] = "error: permission denied (root only)\n";
+        [[maybe_unused]] auto w = ::write(client.get(), denied, sizeof denied - 1);
+        return;
+    }
+    struct timeval tv{2, 0};
+    ::setsockopt(client.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string command;
+    char c = 0;
+    while (command.size() < 4096 && ::read(client.get(), &c, 1) == 1 && c != '\n')
+        command += c;
+    std::string answer = handler_(command);
+    for (size_t off = 0; off < answer.size();) {
+        ssize_t w = ::write(client.get(), answer.data() + off, answer.size() - off);
+        if (w <= 0)
+            break;
+        off += static_cast<size_t>(w);
+    }
+}
+
+int control_client(const std::string& mountpoint, const std::string& command)
+{
+    struct stat st{};
+    if (::stat(mountpoint.c_str(), &st) != 0) {
+        std::fprintf(stderr, "procfsd: stat %s: %s\n", mountpoint.c_str(),
+                     std::string(sys::errno_name(errno)).c_str());
+        return 1;
+    }
+    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    socklen_t len = abstract_address(ControlServer::socket_name(st.st_dev), addr);
+    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+        std::fprintf(stderr, "procfsd: %s is not served by a procfsd daemon (%s)\n",
+                     mountpoint.c_str(), std::string(sys::errno_name(errno)).c_str());
+        return 1;
+    }
+    std::string line = command + "\n";
+    if (::write(sock.get(), line.data(), line.size()) < 0)
+        return 1;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(sock.get(), buf, sizeof buf)) > 0)
+        std::fwrite(buf, 1, static_cast<size_t>(n), stdout);
+    return 0;
+}
+
+void clear_stale_mount(const std::string& mountpoint)
+{
+    struct stat st{};
+    if (::stat(mountpoint.c_str(), &st) == 0 || errno != ENOTCONN)
+        return;
+    std::ifstream mounts("/proc/self/mountinfo");
+    std::string line;
+    while (std::getline(mounts, line)) {
+        // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER
+        std::istringstream in(line);
+        std::string id, parent, dev, root, point;
+        in >> id >> parent >> dev >> root >> point;
+        auto dash = line.find(" - ");
+        if (point != mountpoint || dash == std::string::npos)
+            continue;
+        std::istringstream tail(line.substr(dash + 3));
+        std::string fstype;
+        tail >> fstype;
+        if (fstype == "fuse.procfsd") {
+            spdlog::info("{}: clearing a stale procfsd mount (ENOTCONN)", mountpoint);
+            ::umount2(mountpoint.c_str(), MNT_DETACH);
+            return;
+        }
+    }
+}
+
+} // namespace procfsd

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <string_view>
+
+#include "fuse/operations.hpp"
+#include "fuse/request.hpp"
+#include "procfsd/pid_name.hpp"
+#include "procfsd/sys.hpp"
+
+namespace procfsd::fuse_op {
+
+namespace {
+
+// What a name in a directory is, before any node exists for it.
+struct ChildSpec {
+    NodeKind kind = NodeKind::proc_entry;
+    const PidEntry* entry = nullptr;
+    Lifetime lifetime = Lifetime::short_;
+    pid_t track_tid = 0; // a pid or tid directory: the task to track
+};
+
+std::string child_path(const Node& dir, std::string_view name)
+{
+    if (dir.kind == NodeKind::root)
+        return std::string(name);
+    std::string p = dir.path;
+    p += '/';
+    p += name;
+    return p;
+}
+
+// Per parent kind, what a child name means; ENOENT for names that cannot exist there.
+int classify(const Mount& mount, const Node& dir, std::string_view name, ChildSpec& out)
+{
+    switch (dir.kind) {
+    case NodeKind::root:
+        if (auto pid = parse_pid_name(name)) {
+            out = {NodeKind::pid_dir, nullptr, Lifetime::process, *pid};
+            return 0;
+        }
+        if (name == "self") {
+            out = {NodeKind::self_link, nullptr, Lifetime::process, 0};
+            return 0;
+        }
+        if (name == "thread-self") {
+            out = {NodeKind::thread_self, nullptr, Lifetime::process, 0};
+            return 0;
+        }
+        // subset=pid: everything that is not a process is hidden (the kernel's proc_lookup).
+        if (mount.options().subset_pid)
+            return -ENOENT;
+        out = {NodeKind::proc_entry, nullptr, Lifetime::short_, 0};
+        return 0;
+    case NodeKind::pid_dir:
+    case NodeKind::tid_dir: {
+        const PidEntry& e = find_pid_entry(name);
+        // task/ exists only in a thread group's directory; the source decides that too.
+        out = {e.kind, &e, Lifetime::process, 0};
+        return 0;
+    }
+    case NodeKind::task_dir:
+        if (auto tid = parse_pid_name(name)) {
+            out = {NodeKind::tid_dir, nullptr, Lifetime::process, *tid};
+            return 0;
+        }
+        return -ENOENT;
+    case NodeKind::pid_entry:
+        out = {NodeKind::pid_entry, dir.entry, dir.entry ? dir.entry->children : Lifetime::short_, 0};
+        return 0;
+    case NodeKind::proc_entry:
+        out = {NodeKind::proc_entry, nullptr, Lifetime::short_, 0};
+        return 0;
+    case NodeKind::self_link:
+    case NodeKind::thread_self:
+        return -ENOTDIR;
+    }
+    return -ENOENT;
+}
+
+} // namespace
+
+void lookup(fuse_req_t req, fuse_ino_t parent, const char* name)
+{
+    Request r(req, Op::lookup);
+    auto dir = r.node(parent);
+    if (!dir) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    std::string_view n(name);
+    if (n.empty() || n == "." || n == ".." || n.find('/') != std::string_view::npos) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    if (int rv = check_alive(*dir); rv < 0) {
+        fuse_reply_err(req, -rv);
+        return;
+    }
+    ChildSpec spec;
+    if (int rv = classify(r.mount, *dir, n, spec); rv < 0) {
+        fuse_reply_err(req, -rv);
+        return;
+    }
+
+    std::shared_ptr<TrackedTask> task = dir->task;
+    if (spec.track_tid) {
+        auto tracked = r.mount.registry().track(spec.track_tid);
+        if (!tracked.ok()) {
+            // A pid that is not a process is simply not there; anything else (EMFILE) is ours.
+            int err = (tracked.error == ESRCH || tracked.error == ENOENT) ? ENOENT : tracked.error;
+            if (err != ENOENT)
+                spdlog::warn("track pid {} for {}: {}", spec.track_tid, r.mount.mountpoint(),
+                             sys::errno_name(err));
+            fuse_reply_err(req, err);
+            return;
+        }
+        task = tracked.value;
+    }
+
+    Node proto;
+    proto.kind = spec.kind;
+    proto.path = child_path(*dir, n);
+    proto.task = task;
+    proto.entry = spec.entry;
+    proto.lifetime = spec.lifetime;
+    proto.restricted = dir->restricted || !(dir->mode & S_IXOTH);
+
+    struct stat st{};
+    int rv = source_attr(r, proto, &st);
+    if (rv < 0) {
+        if (spec.track_tid)
+            r.mount.registry().drop_if_unused(task);
+        fuse_reply_err(req, -rv);
+        return;
+    }
+    proto.mode = st.st_mode;
+
+    auto remembered = r.mount.nodes().remember(
+        parent, n,
+        [&](const Node& existing) {
+            return existing.task == proto.task && existing.kind == proto.kind &&
+                   (existing.mode & S_IFMT) == (proto.mode & S_IFMT);
+        },
+        [&] {
+            auto node = std::make_shared<Node>();
+            node->kind = proto.kind;
+            node->path = proto.path;
+            node->task = proto.task;
+            node->entry = proto.entry;
+            node->lifetime = proto.lifetime;
+            node->restricted = proto.restricted;
+            node->mode = proto.mode;
+            return node;
+        });
+    const Node& node = *remembered.node;
+    if (remembered.created && (node.kind == NodeKind::pid_dir || node.kind == NodeKind::tid_dir))
+        r.mount.registry().add_entry(node.task, DirEntryRef{r.mount.weak_from_this(), r.mount.key(),
+                                                            parent, node.name, node.ino});
+    else if (spec.track_tid && !remembered.created)
+        r.mount.registry().drop_if_unused(task);
+
+    fuse_entry_param e{};
+    e.ino = node.ino;
+    e.generation = node.task ? node.task->serial : 0;
+    e.attr = st;
+    e.entry_timeout = r.mount.entry_timeout(node);
+    e.attr_timeout = r.mount.attr_timeout(node);
+    if (fuse_reply_entry(req, &e) == -ENOENT) {
+        // The lookup was interrupted: the kernel will not hold this reference.
+        forget_node(r.mount, node.ino, 1);
+    }
+}
+
+} // namespace procfsd::fuse_op

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <fuse_lowlevel.h>
+
+#include <memory>
+#include <mutex>
+
+#include "procfsd/node.hpp"
+#include "procfsd/unique_fd.hpp"
+
+namespace procfsd {
+
+// One FUSE open of a file: the source file opened for it, read at the caller's offsets so that
+// every open keeps the kernel's seq_file semantics.
+struct OpenFile {
+    UniqueFd fd;
+    std::shared_ptr<Node> node;
+    bool checked = false; // reads and writes run as the caller (checks at every read)
+
+    static OpenFile& from(fuse_file_info* fi) { return *reinterpret_cast<OpenFile*>(fi->fh); }
+};
+
+// One FUSE opendir: the source directory, positioned per request at the kernel's offsets.
+struct OpenDir {
+    UniqueFd fd;
+    std::shared_ptr<Node> node;
+    bool checked = false;
+    std::mutex mu; // guards the fd's position across concurrent readdir requests
+
+    static OpenDir& from(fuse_file_info* fi) { return *reinterpret_cast<OpenDir*>(fi->fh); }
+};
+
+} // namespace procfsd

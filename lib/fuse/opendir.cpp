@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "fuse/open_file.hpp"
+#include "fuse/operations.hpp"
+#include "fuse/request.hpp"
+#include "procfsd/sys.hpp"
+
+namespace procfsd::fuse_op {
+
+void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
+{
+    Request r(req, Op::opendir);
+    auto node = r.node(ino);
+    if (!node) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    auto dir = std::make_unique<OpenDir>();
+    dir->node = node;
+    // Listing a world-readable directory outside pid directories is the same for everyone.
+    dir->checked = lookup_is_checked(*node) ||
+                   (node->kind == NodeKind::proc_entry && !(node->mode & S_IROTH));
+    {
+        MaybeCredentials creds(r.caller, dir->checked);
+        if (int rv = creds.status(); rv < 0) {
+            fuse_reply_err(req, -rv);
+            return;
+        }
+        auto src = sys::openat(r.mount.source_fd(), node->path.c_str(), O_RDONLY | O_DIRECTORY);
+        if (!src.ok()) {
+            fuse_reply_err(req, src.error);
+            return;
+        }
+        dir->fd = std::move(src.value);
+    }
+    if (int rv = check_alive(*node); rv < 0) {
+        fuse_reply_err(req, -rv);
+        return;
+    }
+    fi->fh = reinterpret_cast<uint64_t>(dir.get());
+    if (fuse_reply_open(req, fi) == 0)
+        dir.release();
+}
+
+void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi)
+{
+    Request r(req, Op::releasedir);
+    delete &OpenDir::from(fi);
+    fuse_reply_err(req, 0);
+}
+
+} // namespace procfsd::fuse_op

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "fuse/operations.hpp"
+
+namespace procfsd {
+
+const fuse_lowlevel_ops& procfs_operations()
+{
+    // Operations left out (mkdir, create, unlink, rename, xattrs, locks, ...) get ENOSYS from
+    // libfuse.
+    static const fuse_lowlevel_ops ops = [] {
+        fuse_lowlevel_ops o{};
+        o.init = fuse_op::init;
+        o.lookup = fuse_op::lookup;
+        o.forget = fuse_op::forget;
+        o.forget_multi = fuse_op::forget_multi;
+        o.getattr = fuse_op::getattr;
+        o.setattr = fuse_op::setattr;
+        o.readlink = fuse_op::readlink;
+        o.access = fuse_op::access;
+        o.open = fuse_op::open;
+        o.read = fuse_op::read;
+        o.write = fuse_op::write;
+        o.release = fuse_op::release;
+        o.opendir = fuse_op::opendir;
+        o.readdir = fuse_op::readdir;
+        o.releasedir = fuse_op::releasedir;
+        o.statfs = fuse_op::statfs;
+        return o;
+    }();
+    return ops;
+}
+
+} // namespace procfsd

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+#include "fuse/open_file.hpp"
+#include "fuse/operations.hpp"
+#include "fuse/request.hpp"
+#include "procfsd/pid_name.hpp"
+
+namespace procfsd::fuse_op {
+
+namespace {
+
+// The record getdents64 fills (glibc has no type for it); the name follows the header.
+struct linux_dirent64 {
+    ino64_t d_ino;
+    off64_t d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    const char* name() const { return reinterpret_cast<const char*>(this) + offsetof(linux_dirent64, d_type) + 1; }
+};
+
+// Whether a name the source lists at the root is shown on this mount: with subset=pid only
+// processes, self and thread-self (the kernel's proc_root_readdir skips proc_readdir).
+bool listed_at_root(const Mount& mount, std::string_view name)
+{
+    if (!mount.options().subset_pid)
+        return true;
+    return name == "." || name == ".." || name == "self" || name == "thread-self" ||
+           parse_pid_name(name).has_value();
+}
+
+} // namespace
+
+// Listings mirror the source's getdents at the source's own offsets: the kernel's order
+// (dots, non-pid entries, self, thread-self, ascending tgids) and its pid-keyed offsets, which
+// stay valid while processes come and go.
+void readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi)
+{
+    Request r(req, Op::readdir);
+    auto& dir = OpenDir::from(fi);
+    std::lock_guard lock(dir.mu);
+
+    if (int rv = check_alive(*dir.node); rv < 0) {
+        fuse_reply_err(req, -rv);
+        return;
+    }
+    MaybeCredentials creds(r.caller, dir.checked);
+    if (int rv = creds.status(); rv < 0) {
+        fuse_reply_err(req, -rv);
+        return;
+    }
+    if (::lseek(dir.fd.get(), off, SEEK_SET) < 0) {
+        fuse_reply_err(req, errno);
+        return;
+    }
+
+    std::vector<char> reply(size);
+    size_t used = 0;
+    // Ask the source for about as much as fits: a FUSE dirent is a little larger than a
+    // linux_dirent64, so a source batch rarely overflows the reply; what does is re-read.
+    std::vector<char> batch(std::max<size_t>(size, 1024));
+    bool is_root = dir.node->kind == NodeKind::root;
+    for (;;) {
+        long n = ::syscall(SYS_getdents64, dir.fd.get(), batch.data(), batch.size());
+        if (n < 0) {
+            if (used == 0) {
+                fuse_reply_err(req, errno);
+                return;
+            }
+            break;
+        }
+        if (n == 0)
+            break;
+        bool full = false;
+        for (long pos = 0; pos < n;) {
+            auto* d = reinterpret_cast<linux_dirent64*>(batch.data() + pos);
+            pos += d->d_reclen;
+            std::string_view name(d->name());
+            if (is_root && !listed_at_root(r.mount, name))
+                continue;
+            struct stat st{};
+            st.st_ino = d->d_ino;
+            st.st_mode = static_cast<mode_t>(d->d_type) << 12;
+            size_t len = fuse_add_direntry(req, reply.data() + used, size - used, d->name(), &st,
+                                           d->d_off);
+            if (len > size - used) {
+                full = true;
+                break;
+            }
+            used += len;
+        }
+        if (full)
+            break;
+    }
+    fuse_reply_buf(req, reply.data(), used);
+}
+
+} // namespace procfsd::fuse_op

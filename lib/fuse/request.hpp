@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <fuse_lowlevel.h>
+
+#include <memory>
+#include <optional>
+
+#include "procfsd/caller.hpp"
+#include "procfsd/mount.hpp"
+#include "procfsd/node.hpp"
+#include "procfsd/pid_entries.hpp"
+#include "procfsd/stats.hpp"
+
+namespace procfsd {
+
+// What every operation starts from: its mount, its caller, and the counter bumped for it.
+struct Request {
+    Request(fuse_req_t r, Op op)
+        : req(r), mount(*static_cast<Mount*>(fuse_req_userdata(r))),
+          caller([r] {
+              const fuse_ctx* ctx = fuse_req_ctx(r);
+              return Caller(ctx->uid, ctx->gid, ctx->pid);
+          }())
+    {
+        mount.stats().count(op);
+    }
+
+    [[nodiscard]] std::shared_ptr<Node> node(fuse_ino_t ino) const { return mount.nodes().get(ino); }
+
+    fuse_req_t req;
+    Mount& mount;
+    Caller caller;
+};
+
+// The caller's credentials for the scope of an operation, when `needed`: the source procfs then
+// applies the kernel's checks for that caller. Check status() before touching the source.
+class MaybeCredentials {
+public:
+    MaybeCredentials(const Caller& caller, bool needed)
+    {
+        if (needed)
+            scope_.emplace(caller);
+    }
+    [[nodiscard]] int status() const noexcept { return scope_ ? scope_->status() : 0; }
+
+private:
+    std::optional<CredentialScope> scope_;
+};
+
+// Whether looking up or stat()ing `node` must run as the caller: below a directory that not
+// everyone may search, or an entry whose access the kernel checks per caller.
+inline bool lookup_is_checked(const Node& node) noexcept
+{
+    return node.restricted || (node.entry && node.entry->access == Access::kernel);
+}
+
+// Whether opening, reading, listing or following `node` must run as the caller.
+inline bool content_is_checked(const Node& node) noexcept
+{
+    return node.kind == NodeKind::proc_entry || lookup_is_checked(node);
+}
+
+// 0 while the process a pid node belongs to still exists (zombies included), else -ENOENT, as
+// the kernel's pid_revalidate makes every path below a reaped process vanish.
+inline int check_alive(const Node& node) noexcept
+{
+    return (!node.task || node.task->alive()) ? 0 : -ENOENT;
+}
+
+// Lowers a node's lookup count; when the kernel holds it no more, drops it and, for a pid or
+// tid directory, its entry in the process registry.
+void forget_node(Mount& mount, fuse_ino_t ino, uint64_t nlookup);
+
+// Attributes as the source reports them for `node` (its st_ino is the source's, which readdir
+// reports too, so that `ls -i` and stat agree). Returns 0 or -errno.
+int source_attr(const Request& r, const Node& node, struct stat* st);
+
+} // namespace procfsd

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "procfsd/mount.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <chrono>
+#include <fstream>
+#include <future>
+#include <vector>
+
+#include "fuse/operations.hpp"
+
+namespace procfsd {
+
+namespace {
+
+// The device number of the mount most recently mounted on `path`, from mountinfo.
+dev_t mounted_device(const std::string& path)
+{
+    std::ifstream info("/proc/self/mountinfo");
+    std::string line;
+    dev_t found = 0;
+    char resolved[PATH_MAX];
+    std::string want = ::realpath(path.c_str(), resolved) ? resolved : path;
+    while (std::getline(info, line)) {
+        unsigned id = 0, parent = 0, maj = 0, min = 0;
+        char point[4096];
+        if (std::sscanf(line.c_str(), "%u %u %u:%u %*s %4095s", &id, &parent, &maj, &min, point) == 5 &&
+            want == point)
+            found = makedev(maj, min);
+    }
+    return found;
+}
+
+} // namespace
+
+Mount::Mount(std::string mountpoint, MountOptions options, Shared shared)
+    : mountpoint_(std::move(mountpoint)), options_(std::move(options)), shared_(shared)
+{
+}
+
+Mount::~Mount()
+{
+    stop();
+    if (session_)
+        fuse_session_destroy(session_);
+}
+
+int Mount::mount()
+{
+    auto src = sys::openat(AT_FDCWD, options_.source.c_str(), O_PATH | O_DIRECTORY);
+    if (!src.ok()) {
+        spdlog::error("open source {}: {}", options_.source, sys::errno_name(src.error));
+        return -src.error;
+    }
+    source_ = std::move(src.value);
+
+    std::string fuse_opts = "fsname=procfsd,subtype=procfsd";
+    if (::geteuid() == 0)
+        fuse_opts += ",allow_other";
+    if (options_.read_only)
+        fuse_opts += ",ro";
+    for (auto& f : options_.vfs_flags)
+        fuse_opts += "," + f;
+    std::vector<const char*> argv{"procfsd", "-o", fuse_opts.c_str()};
+    fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), const_cast<char**>(argv.data()));
+    session_ = fuse_session_new(&args, &procfs_operations(), sizeof(fuse_lowlevel_ops), this);
+    if (!session_) {
+        spdlog::error("mount {}: cannot create a FUSE session", mountpoint_);
+        return -EINVAL;
+    }
+    if (fuse_session_mount(session_, mountpoint_.c_str()) != 0) {
+        spdlog::error("mount {}: fuse_session_mount failed", mountpoint_);
+        fuse_session_destroy(session_);
+        session_ = nullptr;
+        return -EIO;
+    }
+    // Not stat(): the kernel would send a request that nobody serves yet (INIT comes first).
+    device_ = mounted_device(mountpoint_);
+    {
+        std::lock_guard lock(notify_mu_);
+        connected_ = true;
+    }
+    spdlog::info("mounted {} ({})", mountpoint_, options_.to_string());
+    return 0;
+}
+
+void Mount::start()
+{
+    loop_ = std::thread([this] {
+        fuse_loop_config* cfg = fuse_loop_cfg_create();
+        fuse_loop_cfg_set_max_threads(cfg, 16);
+        fuse_loop_cfg_set_clone_fd(cfg, 0);
+        int rv = fuse_session_loop_mt(session_, cfg);
+        fuse_loop_cfg_destroy(cfg);
+        if (rv != 0)
+            spdlog::debug("request loop of {} ended with {}", mountpoint_, rv);
+    });
+}
+
+void Mount::stop()
+{
+    {
+        std::lock_guard lock(notify_mu_);
+        if (!connected_ && !loop_.joinable())
+            return;
+        connected_ = false;
+    }
+    if (session_)
+        fuse_session_exit(session_);
+    // A lazy unmount lets the kernel finish what is in flight, then it sends DESTROY and aborts
+    // the connection, which wakes every worker blocked on /dev/fuse. Unmounting ourselves (not
+    // fuse_session_unmount) keeps us from unmounting whatever is mounted on the path later.
+    if (::umount2(mountpoint_.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+        spdlog::warn("umount {}: {}", mountpoint_, sys::errno_name(errno));
+    if (loop_.joinable()) {
+        auto done = std::async(std::launch::async, [this] { loop_.join(); });
+        if (done.wait_for(std::chrono::seconds(2)) != std::future_status::ready && device_) {
+            // Something still holds the detached mount (an open file, a cwd): abort the
+            // connection so that the loop ends now; those holders get ENOTCONN.
+            std::ofstream abort_file(fmt::format("/sys/fs/fuse/connections/{}/abort", minor(device_)));
+            abort_file << "1";
+            spdlog::info("aborted the connection of {} (still in use)", mountpoint_);
+        }
+        done.wait();
+    }
+    release_all_nodes();
+    spdlog::info("unmounted {}", mountpoint_);
+}
+
+void Mount::release_all_nodes()
+{
+    // At unmount the kernel's lookup counts drop to zero without FORGETs.
+    shared_.registry.remove_mount(key());
+    nodes_.clear();
+}
+
+int Mount::notify_inval_entry(fuse_ino_t parent, const std::string& name)
+{
+    std::lock_guard lock(notify_mu_);
+    if (!connected_ || !session_)
+        return -ENOTCONN;
+    return fuse_lowlevel_notify_inval_entry(session_, parent, name.data(), name.size());
+}
+
+double Mount::entry_timeout(const Node& node) const noexcept
+{
+    if (node.restricted || node.lifetime == Lifetime::volatile_)
+        return 0;
+    switch (node.kind) {
+    case NodeKind::root:
+    case NodeKind::self_link:
+    case NodeKind::thread_self:
+        return options_.entry_timeout;
+    case NodeKind::proc_entry:
+        return options_.attr_timeout;
+    case NodeKind::pid_dir:
+    case NodeKind::task_dir:
+    case NodeKind::tid_dir:
+    case NodeKind::pid_entry:
+        break;
+    }
+    // Pid entries: until the reap invalidates them, when answers are the same for everyone and
+    // the kernel reports reaping (else a zombie would stay cached).
+    if (!options_.caller_independent())
+        return 0;
+    if (!shared_.reap_reported && node.task && node.task->exited)
+        return 0;
+    return node.lifetime == Lifetime::process ? options_.entry_timeout : options_.attr_timeout;
+}
+
+double Mount::attr_timeout(const Node& node) const noexcept
+{
+    if (node.restricted || node.lifetime == Lifetime::volatile_)
+        return 0;
+    if (node.task && !options_.caller_independent())
+        return 0;
+    return options_.attr_timeout;
+}
+
+} // namespace procfsd

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "procfsd/mount_options.hpp"
+
+#include <grp.h>
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <fmt/format.h>
+#include <map>
+
+namespace procfsd {
+
+namespace {
+
+using Error = std::optional<std::string>;
+
+struct OptionSpec {
+    std::string_view name;
+    bool takes_value;
+    std::string_view help;
+    Error (*apply)(MountOptions&, std::string_view value);
+};
+
+Error parse_seconds(std::string_view value, double& out)
+{
+    double v = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec != std::errc{} || end != value.data() + value.size() || !std::isfinite(v) || v < 0 ||
+        v > 1e9)
+        return fmt::format("'{}' is not a number of seconds (0 to 1e9)", value);
+    out = v;
+    return std::nullopt;
+}
+
+Error parse_hidepid(MountOptions& o, std::string_view v)
+{
+    static constexpr std::array<std::pair<std::string_view, Hidepid>, 8> names{{
+        {"0", Hidepid::off},
+        {"off", Hidepid::off},
+        {"1", Hidepid::noaccess},
+        {"noaccess", Hidepid::noaccess},
+        {"2", Hidepid::invisible},
+        {"invisible", Hidepid::invisible},
+        {"4", Hidepid::ptraceable},
+        {"ptraceable", Hidepid::ptraceable},
+    }};
+    for (auto& [name, level] : names)
+        if (v == name) {
+            o.hidepid = level;
+            return std::nullopt;
+        }
+    return fmt::format("unknown value '{}' (off|noaccess|invisible|ptraceable or 0|1|2|4)", v);
+}
+
+Error parse_gid(MountOptions& o, std::string_view v)
+{
+    unsigned n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec == std::errc{} && end == v.data() + v.size() && !v.empty()) {
+        o.gid = static_cast<gid_t>(n);
+        return std::nullopt;
+    }
+    std::string name(v);
+    struct group grp{};
+    struct group* found = nullptr;
+    std::array<char, 16384> buf{};
+    if (name.empty() || ::getgrnam_r(name.c_str(), &grp, buf.data(), buf.size(), &found) != 0 ||
+        !found)
+        return fmt::format("no such group '{}'", v);
+    o.gid = found->gr_gid;
+    return std::nullopt;
+}
+
+constexpr std::array<OptionSpec, 9> option_table{{
+    {"source", true, "procfs to serve (default /proc)",
+     [](MountOptions& o, std::string_view v) -> Error {
+         if (v.empty() || v.front() != '/')
+             return fmt::format("'{}' is not an absolute path", v);
+         o.source = std::string(v);
+         return std::nullopt;
+     }},
+    {"ro", false, "refuse every write with EROFS",
+     [](MountOptions& o, std::string_view) -> Error {
+         o.read_only = true;
+         return std::nullopt;
+     }},
+    {"rw", false, "pass writes to writable files (default)",
+     [](MountOptions& o, std::string_view) -> Error {
+         o.read_only = false;
+         return std::nullopt;
+     }},
+    {"entry_timeout", true, "seconds the kernel may cache pid directory entries",
+     [](MountOptions& o, std::string_view v) { return parse_seconds(v, o.entry_timeout); }},
+    {"attr_timeout", true, "seconds the kernel may cache attributes",
+     [](MountOptions& o, std::string_view v) { return parse_seconds(v, o.attr_timeout); }},
+    {"hidepid", true, "off|noaccess|invisible|ptraceable, as procfs", parse_hidepid},
+    {"gid", true, "group exempt from hidepid (number or name), as procfs", parse_gid},
+    {"subset", true, "pid: serve only pid directories, self and thread-self",
+     [](MountOptions& o, std::string_view v) -> Error {
+         if (v != "pid")
+             return fmt::format("unsupported subset '{}' (only 'pid')", v);
+         o.subset_pid = true;
+         return std::nullopt;
+     }},
+    {"allow_other", false, "accepted for fstab compatibility; always on when run as root",
+     [](MountOptions&, std::string_view) -> Error { return std::nullopt; }},
+}};
+
+// Generic flags of any mount, passed to the kernel. Options that mount(8) and mount.fuse3 consume
+// themselves (auto, noauto, nofail, user, _netdev, ...) may still reach us and mean nothing here.
+constexpr std::array<std::string_view, 10> vfs_flag_names{
+    "nosuid", "nodev", "noexec", "suid", "dev", "exec", "noatime", "atime", "relatime", "nodiratime"};
+constexpr std::array<std::string_view, 7> ignored_names{
+    "auto", "noauto", "nofail", "user", "users", "_netdev", "defaults"};
+
+} // namespace
+
+std::string_view hidepid_name(Hidepid level) noexcept
+{
+    switch (level) {
+    case Hidepid::off:
+        return "off";
+    case Hidepid::noaccess:
+        return "noaccess";
+    case Hidepid::invisible:
+        return "invisible";
+    case Hidepid::ptraceable:
+        return "ptraceable";
+    }
+    return "off";
+}
+
+std::variant<MountOptions, std::string> parse_mount_options(std::string_view text, MountOptions base)
+{
+    MountOptions opts = std::move(base);
+    std::map<std::string, std::string, std::less<>> seen;
+    while (!text.empty()) {
+        auto comma = text.find(',');
+        std::string_view item = text.substr(0, comma);
+        text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+        if (item.empty())
+            continue;
+        auto eq = item.find('=');
+        std::string_view key = item.substr(0, eq);
+        std::optional<std::string_view> value;
+        if (eq != std::string_view::npos)
+            value = item.substr(eq + 1);
+
+        bool handled = false;
+        for (auto name : vfs_flag_names)
+            if (item == name) {
+                opts.vfs_flags.emplace_back(name);
+                handled = true;
+            }
+        for (auto name : ignored_names)
+            if (item == name)
+                handled = true;
+        if (handled)
+            continue;
+
+        const OptionSpec* spec = nullptr;
+        for (auto& s : option_table)
+            if (s.name == key)
+                spec = &s;
+        if (!spec)
+            return fmt::format("option '{}': unknown option", item);
+        if (spec->takes_value != value.has_value())
+            return fmt::format("option '{}': {}", item,
+                               spec->takes_value ? "needs a value (key=value)" : "takes no value");
+        // The same key twice is fine when it says the same thing; a contradiction is refused.
+        std::string canonical_key = (key == "ro" || key == "rw") ? "ro/rw" : std::string(key);
+        auto prev = seen.find(canonical_key);
+        if (prev != seen.end() && prev->second != item)
+            return fmt::format("option '{}': conflicts with '{}'", item, prev->second);
+        seen.emplace(canonical_key, std::string(item));
+        if (auto err = spec->apply(opts, value.value_or(std::string_view{})))
+            return fmt::format("option '{}': {}", item, *err);
+    }
+    return opts;
+}
+
+std::string MountOptions::to_string() const
+{
+    MountOptions defaults;
+    std::string out = read_only ? "ro" : "rw";
+    if (source != defaults.source)
+        out += ",source=" + source;
+    if (hidepid != Hidepid::off)
+        out += fmt::format(",hidepid={}", hidepid_name(hidepid));
+    if (gid)
+        out += fmt::format(",gid={}", *gid);
+    if (subset_pid)
+        out += ",subset=pid";
+    if (entry_timeout != defaults.entry_timeout)
+        out += fmt::format(",entry_timeout={:g}", entry_timeout);
+    if (attr_timeout != defaults.attr_timeout)
+        out += fmt::format(",attr_timeout={:g}", attr_timeout);
+    for (auto& f : vfs_flags)
+        out += "," + f;
+    return out;
+}
+
+} // namespace procfsd

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "procfsd/process_registry.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+namespace procfsd {
+
+sys::Result<std::shared_ptr<TrackedTask>> ProcessRegistry::track(pid_t tid)
+{
+    {
+        std::lock_guard lock(mu_);
+        auto it = by_tid_.find(tid);
+        if (it != by_tid_.end() && it->second->alive())
+            return {it->second, 0};
+    }
+
+    // A leader is watched as a process (reaped when the whole group is); any other thread with
+    // PIDFD_THREAD (reaped when it exits). pidfd_open refuses a non-leader without the flag.
+    bool is_thread = false;
+    auto fd = sys::pidfd_open(tid, 0);
+    if (fd.error == EINVAL || fd.error == ENOENT) {
+        fd = sys::pidfd_open(tid, PIDFD_THREAD);
+        is_thread = true;
+    }
+    if (!fd.ok())
+        return {nullptr, fd.error == EINVAL ? ESRCH : fd.error};
+    struct stat st{};
+    if (::fstat(fd.value.get(), &st) != 0)
+        return {nullptr, errno};
+
+    auto task = std::make_shared<TrackedTask>();
+    task->tid = tid;
+    task->is_thread = is_thread;
+    task->identity = st.st_ino;
+    task->pidfd = std::move(fd.value);
+
+    std::lock_guard lock(mu_);
+    auto it = by_tid_.find(tid);
+    if (it != by_tid_.end()) {
+        if (it->second->identity == task->identity && !it->second->reaped)
+            return {it->second, 0}; // another thread tracked it meanwhile
+        // The old task with this tid is reaped and its event not yet handled: the watcher will
+        // invalidate its entries by serial; the tid now belongs to the new task.
+    }
+    task->serial = next_serial_++;
+    if (int rv = watch_(*task); rv < 0)
+        return {nullptr, -rv};
+    by_tid_[tid] = task;
+    by_serial_[task->serial] = task;
+    return {task, 0};
+}
+
+void ProcessRegistry::add_entry(const std::shared_ptr<TrackedTask>& task, DirEntryRef ref)
+{
+    std::lock_guard lock(mu_);
+    if (task->reaped.load()) {
+        return; // the watcher already flushed it; the kernel will forget this entry soon
+    }
+    if (!by_serial_.count(task->serial)) {
+        // Untracked because every entry was forgotten; track it again under its serial.
+        if (watch_(*task) < 0)
+            return;
+        by_serial_[task->serial] = task;
+        by_tid_[task->tid] = task;
+    }
+    task->entries.push_back(std::move(ref));
+}
+
+void ProcessRegistry::drop_if_unused(const std::shared_ptr<TrackedTask>& task)
+{
+    std::lock_guard lock(mu_);
+    if (task->entries.empty())
+        untrack_locked(task);
+}
+
+void ProcessRegistry::remove_entry(const std::shared_ptr<TrackedTask>& task, const void* mount_key,
+                                   fuse_ino_t ino)
+{
+    std::lock_guard lock(mu_);
+    auto& e = task->entries;
+    e.erase(std::remove_if(e.begin(), e.end(),
+                           [&](const DirEntryRef& r) { return r.mount_key == mount_key && r.ino == ino; }),
+            e.end());
+    if (e.empty())
+        untrack_locked(task);
+}
+
+void ProcessRegistry::remove_mount(const void* mount_key)
+{
+    std::lock_guard lock(mu_);
+    std::vector<std::shared_ptr<TrackedTask>> empty;
+    for (auto& [serial, task] : by_serial_) {
+        auto& e = task->entries;
+        e.erase(std::remove_if(e.begin(), e.end(),
+                               [&](const DirEntryRef& r) { return r.mount_key == mount_key; }),
+                e.end());
+        if (e.empty())
+            empty.push_back(task);
+    }
+    for (auto& task : empty)
+        untrack_locked(task);
+}
+
+void ProcessRegistry::untrack_locked(const std::shared_ptr<TrackedTask>& task)
+{
+    if (by_serial_.erase(task->serial) == 0)
+        return;
+    unwatch_(*task);
+    auto it = by_tid_.find(task->tid);
+    if (it != by_tid_.end() && it->second == task)
+        by_tid_.erase(it);
+}
+
+std::vector<DirEntryRef> ProcessRegistry::take_reaped(uint64_t serial)
+{
+    std::lock_guard lock(mu_);
+    auto it = by_serial_.find(serial);
+    if (it == by_serial_.end())
+        return {};
+    auto task = it->second;
+    task->reaped.store(true, std::memory_order_release);
+    auto entries = std::move(task->entries);
+    task->entries.clear();
+    untrack_locked(task);
+    return entries;
+}
+
+void ProcessRegistry::for_task(uint64_t serial, const std::function<void(TrackedTask&)>& fn)
+{
+    std::lock_guard lock(mu_);
+    auto it = by_serial_.find(serial);
+    if (it != by_serial_.end())
+        fn(*it->second);
+}
+
+void ProcessRegistry::mark_exited(uint64_t serial)
+{
+    std::lock_guard lock(mu_);
+    auto it = by_serial_.find(serial);
+    if (it != by_serial_.end())
+        it->second->exited.store(true);
+}
+
+ProcessRegistry::Counts ProcessRegistry::counts() const
+{
+    std::lock_guard lock(mu_);
+    Counts c;
+    c.tasks = by_serial_.size();
+    for (auto& [serial, task] : by_serial_)
+        c.entries += task->entries.size();
+    return c;
+}
+
+} // namespace procfsd

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace procfsd {
+
+// Who sent a FUSE request: what the request header carries (fsuid, fsgid, thread id in the
+// mount's pid namespace) plus what it does not carry and the kernel would use: the thread group,
+// supplementary groups and effective capabilities, read from /proc/<tid>/status on first use.
+class Caller {
+public:
+    Caller(uid_t fsuid, gid_t fsgid, pid_t tid) : fsuid_(fsuid), fsgid_(fsgid), tid_(tid) {}
+
+    [[nodiscard]] uid_t fsuid() const noexcept { return fsuid_; }
+    [[nodiscard]] gid_t fsgid() const noexcept { return fsgid_; }
+    // 0 when the caller has no pid in the mount's pid namespace.
+    [[nodiscard]] pid_t tid() const noexcept { return tid_; }
+    // The thread group (process) id; 0 when unknown (caller gone or not in our pid namespace).
+    [[nodiscard]] pid_t tgid() const;
+    [[nodiscard]] const std::vector<gid_t>& groups() const;
+    // Effective capabilities as they count against processes of the daemon's user namespace:
+    // none for a caller in another user namespace, whose capabilities are relative to its own.
+    [[nodiscard]] uint64_t capabilities() const;
+    // True when the caller's fsgid or a supplementary group is `gid` (the kernel's in_group_p).
+    [[nodiscard]] bool in_group(gid_t gid) const;
+    // True when running the request with the daemon's own credentials gives the caller no more
+    // than it has itself: fsuid 0 with every capability the daemon holds.
+    [[nodiscard]] bool as_privileged_as_daemon() const;
+
+private:
+    void load() const;
+
+    uid_t fsuid_;
+    gid_t fsgid_;
+    pid_t tid_;
+    mutable bool loaded_ = false;
+    mutable pid_t tgid_ = 0;
+    mutable std::vector<gid_t> groups_;
+    mutable uint64_t caps_ = 0;
+};
+
+// Runs the current thread with a caller's file-system credentials (fsuid, fsgid, supplementary
+// groups, effective capabilities) for as long as it lives, so that the source procfs applies
+// the kernel's own access checks (mode bits, ptrace_may_access) for that caller. Uses raw
+// system calls because they are per-thread, where glibc's setgroups() would change every thread
+// of the daemon. The destructor restores the daemon's credentials on every path; a thread that
+// cannot be restored must never serve again, so that aborts.
+class CredentialScope {
+public:
+    explicit CredentialScope(const Caller& caller);
+    CredentialScope(const CredentialScope&) = delete;
+    CredentialScope& operator=(const CredentialScope&) = delete;
+    ~CredentialScope();
+
+    // 0, or -errno when the switch failed (then nothing is switched and the request must fail).
+    [[nodiscard]] int status() const noexcept { return status_; }
+
+private:
+    bool switched_ = false;
+    int status_ = 0;
+};
+
+// Takes the daemon's own credentials at start-up, before any thread exists.
+void capture_daemon_credentials();
+
+} // namespace procfsd

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "procfsd/unique_fd.hpp"
+
+namespace procfsd {
+
+// The daemon's control socket: one abstract unix socket per mount, named after the mount's
+// device ("procfsd/dev/MAJ:MIN"), so that `procfsd stats MOUNTPOINT` finds the daemon serving
+// any mount without touching the tree. Only root peers (SO_PEERCRED) are answered. A client
+// sends one command line and reads the answer until EOF.
+class ControlServer {
+public:
+    using Handler = std::function<std::string(const std::string& command)>;
+
+    explicit ControlServer(Handler handler);
+    ControlServer(const ControlServer&) = delete;
+    ControlServer& operator=(const ControlServer&) = delete;
+    ~ControlServer();
+
+    void start();
+    void stop();
+    // Starts or stops answering for the mount with this device number.
+    void listen(dev_t device);
+    void unlisten(dev_t device);
+
+    static std::string socket_name(dev_t device);
+
+private:
+    void run();
+    void serve_client(int listener);
+
+    Handler handler_;
+    UniqueFd epoll_;
+    UniqueFd wakeup_;
+    std::mutex mu_; // guards listeners_
+    std::map<dev_t, UniqueFd> listeners_;
+    std::thread thread_;
+};
+
+// Client side: sends `command` to the daemon serving `mountpoint`, prints the answer; returns
+// an exit status.
+int control_client(const std::string& mountpoint, const std::string& command);
+
+// A mountpoint left behind by a procfsd that was killed answers ENOTCONN: detach it, so that a
+// restart mounts again with no manual step. Touches only fuse.procfsd mounts.
+void clear_stale_mount(const std::string& mountpoint);
+
+} // namespace procfsd

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "procfsd/control_server.hpp"
+#include "procfsd/exit_watcher.hpp"
+#include "procfsd/mount.hpp"
+#include "procfsd/mount_options.hpp"
+#include "procfsd/process_registry.hpp"
+#include "procfsd/stats.hpp"
+
+namespace procfsd {
+
+// Everything one procfsd process serves: its mounts and the state they share (one process
+// registry, one exit watcher, one set of counters). Mounts come and go at run time.
+class Daemon {
+public:
+    Daemon();
+    Daemon(const Daemon&) = delete;
+    Daemon& operator=(const Daemon&) = delete;
+    ~Daemon();
+
+    // Mounts a new instance at `mountpoint`. Returns 0 or -errno (reason logged).
+    int add_mount(const std::string& mountpoint, const MountOptions& options);
+    // Starts serving every mount added so far (after daemonizing: threads do not survive fork).
+    void start();
+    // Unmounts one instance; the others keep serving. Returns 0 or -ENOENT.
+    int remove_mount(const std::string& mountpoint);
+    // Unmounts everything.
+    void stop();
+
+    // A human-readable report of mounts and counters (for `procfsd stats` and SIGUSR1).
+    [[nodiscard]] std::string report() const;
+    [[nodiscard]] Stats& stats() noexcept { return stats_; }
+    [[nodiscard]] const ProcessRegistry& registry() const noexcept { return registry_; }
+
+private:
+    Stats stats_;
+    ExitWatcher watcher_;
+    ProcessRegistry registry_;
+    ControlServer control_;
+    mutable std::mutex mu_; // guards mounts_ and started_
+    std::map<std::string, std::shared_ptr<Mount>> mounts_;
+    bool started_ = false;
+};
+
+} // namespace procfsd

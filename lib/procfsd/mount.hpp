@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <fuse_lowlevel.h>
+#include <sys/types.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "procfsd/mount_options.hpp"
+#include "procfsd/node_table.hpp"
+#include "procfsd/process_registry.hpp"
+#include "procfsd/stats.hpp"
+#include "procfsd/unique_fd.hpp"
+
+namespace procfsd {
+
+// One FUSE mount: its session, its request loop thread, its options and its inodes. Every mount
+// shares the daemon's process registry, exit watcher and counters.
+class Mount : public std::enable_shared_from_this<Mount> {
+public:
+    struct Shared {
+        ProcessRegistry& registry;
+        Stats& stats;
+        bool reap_reported; // false: zombies are never cached (see ExitWatcher)
+    };
+
+    Mount(std::string mountpoint, MountOptions options, Shared shared);
+    Mount(const Mount&) = delete;
+    Mount& operator=(const Mount&) = delete;
+    ~Mount();
+
+    // Opens the source and mounts the session. Returns 0 or -errno (with a logged reason).
+    int mount();
+    // Starts the request loop on its own thread.
+    void start();
+    // Detaches the mount, ends the request loop and releases every inode. Idempotent.
+    void stop();
+
+    // From the exit watcher only (never from a request handler): drops `name` in `parent` from
+    // the kernel's dentry cache. Returns 0 or -errno; -ENOTCONN once the mount is stopping.
+    int notify_inval_entry(fuse_ino_t parent, const std::string& name);
+
+    [[nodiscard]] const std::string& mountpoint() const noexcept { return mountpoint_; }
+    [[nodiscard]] const MountOptions& options() const noexcept { return options_; }
+    [[nodiscard]] int source_fd() const noexcept { return source_.get(); }
+    [[nodiscard]] NodeTable& nodes() noexcept { return nodes_; }
+    [[nodiscard]] ProcessRegistry& registry() noexcept { return shared_.registry; }
+    [[nodiscard]] Stats& stats() noexcept { return shared_.stats; }
+    [[nodiscard]] bool reap_reported() const noexcept { return shared_.reap_reported; }
+    [[nodiscard]] dev_t device() const noexcept { return device_; }
+    // Key under which the registry files this mount's entries.
+    [[nodiscard]] const void* key() const noexcept { return this; }
+
+    // How long the kernel may cache a node's entry and attributes on this mount.
+    [[nodiscard]] double entry_timeout(const Node& node) const noexcept;
+    [[nodiscard]] double attr_timeout(const Node& node) const noexcept;
+
+private:
+    void release_all_nodes();
+
+    std::string mountpoint_;
+    MountOptions options_;
+    Shared shared_;
+    UniqueFd source_;
+    NodeTable nodes_;
+    fuse_session* session_ = nullptr;
+    dev_t device_ = 0;
+    std::thread loop_;
+    std::mutex notify_mu_; // guards connected_ against notifications racing with stop()
+    bool connected_ = false;
+};
+
+} // namespace procfsd

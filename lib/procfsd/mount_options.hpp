@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace procfsd {
+
+// The kernel's hidepid= levels (enum proc_hidepid in include/linux/proc_fs.h).
+enum class Hidepid { off = 0, noaccess = 1, invisible = 2, ptraceable = 4 };
+
+// Everything one mount can be told with -o. Parsed and validated in one place
+// (parse_mount_options), printed back canonically for `mount` output and `ctl list`.
+struct MountOptions {
+    std::string source = "/proc"; // the procfs the content comes from
+    bool read_only = false;
+    // Entry timeout of pid directories on mounts whose answers do not depend on the caller:
+    // reaped processes are invalidated explicitly, so the kernel may keep them for long.
+    double entry_timeout = 3600.0;
+    // Attribute timeout: owners change on setuid(), fd/ sizes change with every open().
+    double attr_timeout = 1.0;
+    Hidepid hidepid = Hidepid::off;
+    std::optional<gid_t> gid;
+    bool subset_pid = false;
+    // Generic VFS flags (nosuid, nodev, noexec, ...) handed to the kernel as given.
+    std::vector<std::string> vfs_flags;
+
+    // Canonical "key=value,..." form, every non-default option once.
+    [[nodiscard]] std::string to_string() const;
+    // True when no answer depends on who asks (so entries may be cached for every caller).
+    [[nodiscard]] bool caller_independent() const noexcept { return hidepid == Hidepid::off; }
+};
+
+// Parses a comma-separated option list (as `-o` or an fstab field carries it). Returns the
+// options, or one line naming the offending option and why it was refused.
+std::variant<MountOptions, std::string> parse_mount_options(std::string_view text,
+                                                            MountOptions base = {});
+
+// The hidepid level's kernel name ("invisible").
+std::string_view hidepid_name(Hidepid level) noexcept;
+
+} // namespace procfsd

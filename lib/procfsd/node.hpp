@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <fuse_lowlevel.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace procfsd {
+
+struct TrackedTask;
+struct PidEntry;
+
+// What a node of the tree is; decides how lookup, getattr, readdir and readlink treat it.
+enum class NodeKind : uint8_t {
+    root,        // the mount's root, FUSE_ROOT_ID
+    self_link,   // "self": links to the caller's tgid
+    thread_self, // "thread-self": links to <tgid>/task/<tid> of the caller
+    proc_entry,  // anything else outside pid directories, mirrored from the source
+    pid_dir,     // /proc/<tgid>, or the lookup-only /proc/<tid> of a non-leader thread
+    task_dir,    // /proc/<pid>/task
+    tid_dir,     // /proc/<pid>/task/<tid>
+    pid_entry,   // anything below a pid_dir or tid_dir
+};
+
+// How long the kernel may keep a node's entry and attributes.
+enum class Lifetime : uint8_t {
+    process,  // until the process is reaped (invalidated explicitly): the mount's entry_timeout
+    volatile_, // may change at any moment (fd/N, map_files/*): never cached
+    short_,   // everything else: the mount's attr_timeout
+};
+
+// One inode the kernel knows, in one mount. Immutable after creation, except the lookup count.
+struct Node {
+    fuse_ino_t ino = 0;
+    fuse_ino_t parent = 0;
+    std::string name;
+    NodeKind kind = NodeKind::proc_entry;
+    // Path below the source procfs ("" for the root, "42/task/43/status").
+    std::string path;
+    // The process or thread the node belongs to (pid nodes only). Its pidfd tells whether the
+    // pid still names the same process, so a recycled pid never shows through an old inode.
+    std::shared_ptr<TrackedTask> task;
+    // The table entry of the pid directory entry this node is, or lies below (pid nodes only).
+    const PidEntry* entry = nullptr;
+    Lifetime lifetime = Lifetime::short_;
+    // Type and permission bits as the source reported them when the node was made; procfs
+    // never changes them for a live inode.
+    mode_t mode = 0;
+    // True below a directory that not everyone may search (fd/, map_files/, tty/driver): such
+    // nodes are looked up under the caller's credentials and never cached, since the kernel's
+    // dentry cache is shared by all callers and would skip our check.
+    bool restricted = false;
+    std::atomic<uint64_t> nlookup{0};
+};
+
+} // namespace procfsd

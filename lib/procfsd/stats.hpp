@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace procfsd {
+
+// FUSE operations counted per mount and in total.
+enum class Op : uint8_t {
+    init, lookup, forget, getattr, setattr, readlink, open, read, write, release, opendir,
+    readdir, readdirplus, releasedir, statfs, access, other, count_
+};
+std::string_view op_name(Op op) noexcept;
+
+// The daemon's counters. Lock-free: bumped on the request path.
+struct Stats {
+    std::array<std::atomic<uint64_t>, static_cast<size_t>(Op::count_)> requests{};
+    std::atomic<int64_t> pidfds_watched{0};
+    std::atomic<uint64_t> exits_seen{0};
+    std::atomic<uint64_t> reaps_seen{0};
+    std::atomic<uint64_t> invalidations_sent{0};
+    std::atomic<uint64_t> invalidations_enoent{0};
+    std::atomic<uint64_t> invalidations_failed{0};
+    std::atomic<int64_t> open_files{0};
+    // Reap-to-invalidation latency, log2 buckets of microseconds: [0] < 1 µs, [i] < 2^i µs.
+    std::array<std::atomic<uint64_t>, 24> reap_latency_us{};
+
+    void count(Op op) noexcept { requests[static_cast<size_t>(op)].fetch_add(1, std::memory_order_relaxed); }
+    void record_reap_latency(std::chrono::steady_clock::duration d) noexcept;
+};
+
+} // namespace procfsd
