@@ -13,8 +13,8 @@ std::optional<unsigned> parse_proc_number(std::string_view name) noexcept
     for (char c : name) {
         if (c < '0' || c > '9')
             return std::nullopt;
-        // The kernel stops at ~0U / 10 so that the next digit cannot overflow.
-        if (n >= UINT_MAX / 10)
+        // The kernel stops at (~0U - 9) / 10 so that the next digit cannot overflow.
+        if (n >= (UINT_MAX - 9) / 10)
             return std::nullopt;
         n = n * 10 + static_cast<unsigned>(c - '0');
     }

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Reaped processes and exited threads vanish from every mount at once, however long the kernel
+// may cache entries (the seed commit's per-pid inode list, driven by pidfds).
+#include <catch2/catch_test_macros.hpp>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "harness.hpp"
+
+using namespace procfsd::test;
+
+namespace {
+
+// A process whose one extra thread exits when told to (by closing `release`).
+struct ThreadExiter {
+    Child child;
+    pid_t tid = 0;
+    int release = -1;
+
+    ThreadExiter()
+    {
+        int tid_pipe[2], go_pipe[2];
+        REQUIRE(::pipe(tid_pipe) == 0);
+        REQUIRE(::pipe(go_pipe) == 0);
+        pid_t pid = ::fork();
+        if (pid == 0) {
+            ::close(tid_pipe[0]);
+            ::close(go_pipe[1]);
+            static int fds[2];
+            fds[0] = go_pipe[0];
+            fds[1] = tid_pipe[1];
+            pthread_t t;
+            ::pthread_create(&t, nullptr, [](void*) -> void* {
+                pid_t self = static_cast<pid_t>(::syscall(SYS_gettid));
+                [[maybe_unused]] auto w = ::write(fds[1], &self, sizeof self);
+                char c;
+                [[maybe_unused]] auto r = ::read(fds[0], &c, 1);
+                return nullptr; // the thread exits; the process lives on
+            }, nullptr);
+            for (;;)
+                ::pause();
+        }
+        ::close(tid_pipe[1]);
+        ::close(go_pipe[0]);
+        child = Child(pid);
+        REQUIRE(::read(tid_pipe[0], &tid, sizeof tid) == sizeof tid);
+        ::close(tid_pipe[0]);
+        release = go_pipe[1];
+    }
+    void end_thread()
+    {
+        ::close(release);
+        release = -1;
+    }
+    ~ThreadExiter()
+    {
+        if (release >= 0)
+            ::close(release);
+    }
+};
+
+} // namespace
+
+TEST_CASE("a reaped process disappears although its entries are cached for an hour", "[exit]")
+{
+    TestMount m("entry_timeout=3600");
+    auto sleeper = spawn_sleeper();
+    std::string pid = std::to_string(sleeper.pid());
+    REQUIRE(lstat_errno(m.path(pid)) == 0);
+    REQUIRE(lstat_errno(m.path(pid + "/status")) == 0);
+    REQUIRE(list_dir(m.path(pid + "/task")));
+    ::kill(sleeper.pid(), SIGKILL);
+    sleeper.wait_exited();
+    // A zombie is still there, as in /proc.
+    CHECK(lstat_errno("/proc/" + pid) == 0);
+    CHECK(lstat_errno(m.path(pid)) == 0);
+    sleeper.reap();
+    CHECK(wait_until([&] { return lstat_errno(m.path(pid)) == ENOENT; }, 1s));
+    CHECK(lstat_errno(m.path(pid + "/status")) == ENOENT);
+}
+
+TEST_CASE("an exited thread disappears from task/ and from the root", "[exit]")
+{
+    TestMount m("entry_timeout=3600");
+    ThreadExiter p;
+    std::string pid = std::to_string(p.child.pid());
+    std::string tid = std::to_string(p.tid);
+    REQUIRE(lstat_errno(m.path(pid + "/task/" + tid)) == 0);
+    REQUIRE(lstat_errno(m.path(tid)) == 0);
+    REQUIRE(lstat_errno(m.path(tid + "/status")) == 0);
+    p.end_thread();
+    CHECK(wait_until([&] { return lstat_errno("/proc/" + tid) == ENOENT; }, 2s));
+    CHECK(wait_until([&] { return lstat_errno(m.path(pid + "/task/" + tid)) == ENOENT; }, 1s));
+    CHECK(wait_until([&] { return lstat_errno(m.path(tid)) == ENOENT; }, 1s));
+    // The process itself is still there.
+    CHECK(lstat_errno(m.path(pid)) == 0);
+}
+
+TEST_CASE("a reaped process disappears from both mounts of one daemon", "[exit]")
+{
+    TestMount m("entry_timeout=3600", {"entry_timeout=3600"});
+    auto sleeper = spawn_sleeper();
+    std::string pid = std::to_string(sleeper.pid());
+    REQUIRE(lstat_errno(m.mount_path(0, pid + "/status")) == 0);
+    REQUIRE(lstat_errno(m.mount_path(1, pid + "/status")) == 0);
+    CHECK(m.counter("tracked_processes") >= 1);
+    sleeper.kill_and_reap();
+    CHECK(wait_until([&] { return lstat_errno(m.mount_path(0, pid)) == ENOENT; }, 1s));
+    CHECK(wait_until([&] { return lstat_errno(m.mount_path(1, pid)) == ENOENT; }, 1s));
+    CHECK(m.counter("invalidations_sent") >= 2);
+}
+
+TEST_CASE("a second stat of a cached pid path sends no LOOKUP", "[exit]")
+{
+    TestMount m("entry_timeout=3600");
+    auto sleeper = spawn_sleeper();
+    std::string path = m.path(std::to_string(sleeper.pid()) + "/status");
+    REQUIRE(lstat_errno(path) == 0);
+    long long before = m.counter("requests_lookup");
+    REQUIRE(before > 0);
+    REQUIRE(lstat_errno(path) == 0);
+    CHECK(m.counter("requests_lookup") == before);
+}
+
+TEST_CASE("tracked processes and pidfds go back down when processes are reaped", "[exit]")
+{
+    TestMount m("entry_timeout=3600");
+    {
+        std::vector<Child> sleepers;
+        for (int i = 0; i < 20; ++i)
+            sleepers.push_back(spawn_sleeper());
+        for (auto& s : sleepers)
+            REQUIRE(lstat_errno(m.path(std::to_string(s.pid()) + "/status")) == 0);
+        CHECK(m.counter("tracked_processes") >= 20);
+    }
+    // Every sleeper was killed and reaped: the kernel forgets the inodes, we untrack them.
+    CHECK(wait_until([&] { return m.counter("pidfds") < 5; }, 3s));
+    CHECK(m.counter("tracked_processes") < 5);
+}

@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "harness.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace procfsd::test {
+
+namespace {
+
+bool is_procfsd_mount(const std::string& path)
+{
+    std::ifstream mounts("/proc/self/mounts");
+    std::string dev, point, type;
+    std::string rest;
+    while (mounts >> dev >> point >> type && std::getline(mounts, rest))
+        if (point == path && type == "fuse.procfsd")
+            return true;
+    return false;
+}
+
+// Waits until the mount answers: INIT done and the root readable.
+bool mount_ready(const std::string& path)
+{
+    if (!is_procfsd_mount(path))
+        return false;
+    struct stat st{};
+    return ::stat((path + "/self").c_str(), &st) == 0;
+}
+
+[[noreturn]] void exec_or_die(const std::vector<std::string>& argv, const std::vector<std::string>& env)
+{
+    std::vector<char*> a, e;
+    for (auto& s : argv)
+        a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    for (auto& s : env)
+        e.push_back(const_cast<char*>(s.c_str()));
+    e.push_back(nullptr);
+    ::execve(a[0], a.data(), e.data());
+    ::_exit(127);
+}
+
+} // namespace
+
+std::string procfsd_binary()
+{
+    const char* bin = std::getenv("PROCFSD_BIN");
+    if (!bin)
+        throw std::runtime_error("PROCFSD_BIN is not set (run the tests through meson test)");
+    return bin;
+}
+
+TestMount::TestMount(const std::string& options, const std::vector<std::string>& extra)
+{
+    char tmpl[] = "/tmp/procfsd-test-XXXXXX";
+    if (!::mkdtemp(tmpl))
+        throw std::runtime_error("mkdtemp failed");
+    dir_ = tmpl;
+    std::vector<std::string> argv{procfsd_binary(), "-f", "--log-level", "warn"};
+    mounts_.push_back(dir_ + "/m0");
+    argv.push_back(mounts_[0]);
+    if (!options.empty()) {
+        argv.push_back("-o");
+        argv.push_back(options);
+    }
+    for (size_t i = 0; i < extra.size(); ++i) {
+        mounts_.push_back(dir_ + "/m" + std::to_string(i + 1));
+        argv.push_back("--mount");
+        argv.push_back(mounts_.back() + (extra[i].empty() ? "" : ":" + extra[i]));
+    }
+    for (auto& m : mounts_)
+        ::mkdir(m.c_str(), 0755);
+
+    pid_t parent = ::getpid();
+    daemon_ = ::fork();
+    if (daemon_ < 0)
+        throw std::runtime_error("fork failed");
+    if (daemon_ == 0) {
+        // If the test dies, the daemon unmounts: nothing is left behind.
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (::getppid() != parent)
+            ::_exit(1);
+        std::vector<std::string> env{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
+        exec_or_die(argv, env);
+    }
+    bool ready = wait_until([&] {
+        int status = 0;
+        if (::waitpid(daemon_, &status, WNOHANG) == daemon_) {
+            daemon_ = -1;
+            return true; // died: fail below
+        }
+        for (auto& m : mounts_)
+            if (!mount_ready(m))
+                return false;
+        return true;
+    }, 10s);
+    if (!ready || daemon_ < 0) {
+        stop();
+        throw std::runtime_error("procfsd did not mount " + dir_);
+    }
+}
+
+void TestMount::stop()
+{
+    if (daemon_ > 0) {
+        ::kill(daemon_, SIGTERM);
+        bool gone = wait_until([&] { return ::waitpid(daemon_, nullptr, WNOHANG) == daemon_; }, 10s);
+        if (!gone) {
+            ::kill(daemon_, SIGKILL);
+            ::waitpid(daemon_, nullptr, 0);
+        }
+        daemon_ = -1;
+    }
+    for (auto& m : mounts_)
+        if (is_procfsd_mount(m))
+            ::umount2(m.c_str(), MNT_DETACH);
+}
+
+TestMount::~TestMount()
+{
+    stop();
+    for (auto& m : mounts_)
+        ::rmdir(m.c_str());
+    ::rmdir(dir_.c_str());
+}
+
+std::string TestMount::path(const std::string& rel) const { return mount_path(0, rel); }
+
+std::string TestMount::mount_path(size_t i, const std::string& rel) const
+{
+    return rel.empty() ? mounts_.at(i) : mounts_.at(i) + "/" + rel;
+}
+
+long long TestMount::counter(const std::string& name) const
+{
+    std::string out = run_command(procfsd_binary() + " stats " + mounts_[0]);
+    std::istringstream in(out);
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string key;
+        long long value = 0;
+        if (fields >> key >> value && key == name)
+            return value;
+    }
+    return -1;
+}
+
+Child& Child::operator=(Child&& other) noexcept
+{
+    if (this != &other) {
+        kill_and_reap();
+        pid_ = other.pid_;
+        other.pid_ = -1;
+    }
+    return *this;
+}
+
+Child::~Child() { kill_and_reap(); }
+
+void Child::wait_exited() const
+{
+    siginfo_t info{};
+    ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOWAIT);
+}
+
+int Child::reap()
+{
+    int status = 0;
+    if (pid_ > 0)
+        ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+}
+
+void Child::kill_and_reap()
+{
+    if (pid_ <= 0)
+        return;
+    ::kill(pid_, SIGKILL);
+    reap();
+}
+
+const std::vector<std::string> sleeper_argv{"/bin/sleep", "3600"};
+const std::vector<std::string> sleeper_env{"PROCFSD_TEST=sleeper", "LANG=C", "X=a b c"};
+
+Child spawn_sleeper()
+{
+    pid_t pid = ::fork();
+    if (pid == 0)
+        exec_or_die(sleeper_argv, sleeper_env);
+    Child c(pid);
+    // Wait for the exec, so that comm and cmdline are the sleeper's.
+    wait_until([&] {
+        auto comm = read_file("/proc/" + std::to_string(pid) + "/comm");
+        return comm && *comm == "sleep\n";
+    });
+    return c;
+}
+
+Child spawn_threaded(int threads, std::vector<pid_t>& tids)
+{
+    int fds[2];
+    if (::pipe(fds) != 0)
+        throw std::runtime_error("pipe");
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::close(fds[0]);
+        for (int i = 0; i < threads; ++i) {
+            pthread_t t;
+            ::pthread_create(&t, nullptr, [](void* arg) -> void* {
+                int fd = static_cast<int>(reinterpret_cast<intptr_t>(arg));
+                pid_t tid = static_cast<pid_t>(::syscall(SYS_gettid));
+                [[maybe_unused]] auto n = ::write(fd, &tid, sizeof tid);
+                for (;;)
+                    ::pause();
+                return nullptr;
+            }, reinterpret_cast<void*>(static_cast<intptr_t>(fds[1])));
+        }
+        for (;;)
+            ::pause();
+    }
+    ::close(fds[1]);
+    tids.clear();
+    for (int i = 0; i < threads; ++i) {
+        pid_t tid = 0;
+        if (::read(fds[0], &tid, sizeof tid) == sizeof tid)
+            tids.push_back(tid);
+    }
+    ::close(fds[0]);
+    return Child(pid);
+}
+
+Child spawn_as_nobody()
+{
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0)
+            ::_exit(126);
+        exec_or_die(sleeper_argv, sleeper_env);
+    }
+    Child c(pid);
+    wait_until([&] {
+        auto comm = read_file("/proc/" + std::to_string(pid) + "/comm");
+        return comm && *comm == "sleep\n";
+    });
+    return c;
+}
+
+Child spawn_zombie()
+{
+    pid_t pid = ::fork();
+    if (pid == 0)
+        ::_exit(0);
+    Child c(pid);
+    c.wait_exited();
+    return c;
+}
+
+int run_as(uid_t uid, gid_t gid, const std::function<int()>& fn)
+{
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)
+            ::_exit(126);
+        ::_exit(fn());
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::optional<std::string> read_file(const std::string& path)
+{
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return std::nullopt;
+    std::string out;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0)
+        out.append(buf, static_cast<size_t>(n));
+    int err = errno;
+    ::close(fd);
+    if (n < 0) {
+        errno = err;
+        return std::nullopt;
+    }
+    return out;
+}
+
+std::optional<std::vector<std::string>> list_dir(const std::string& path)
+{
+    DIR* d = ::opendir(path.c_str());
+    if (!d)
+        return std::nullopt;
+    std::vector<std::string> names;
+    errno = 0;
+    while (struct dirent* e = ::readdir(d))
+        names.emplace_back(e->d_name);
+    int err = errno;
+    ::closedir(d);
+    if (err) {
+        errno = err;
+        return std::nullopt;
+    }
+    return names;
+}
+
+std::optional<std::string> read_link(const std::string& path)
+{
+    char buf[4096];
+    ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
+    if (n < 0)
+        return std::nullopt;
+    return std::string(buf, static_cast<size_t>(n));
+}
+
+int lstat_errno(const std::string& path, struct stat* st)
+{
+    struct stat tmp{};
+    return ::lstat(path.c_str(), st ? st : &tmp) == 0 ? 0 : errno;
+}
+
+std::string run_command(const std::string& cmd, int* status)
+{
+    std::string out;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (!p) {
+        if (status)
+            *status = -1;
+        return out;
+    }
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
+        out.append(buf, n);
+    int rc = ::pclose(p);
+    if (status)
+        *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    return out;
+}
+
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds deadline)
+{
+    auto end = std::chrono::steady_clock::now() + deadline;
+    for (;;) {
+        if (pred())
+            return true;
+        if (std::chrono::steady_clock::now() >= end)
+            return pred();
+        std::this_thread::sleep_for(2ms);
+    }
+}
+
+} // namespace procfsd::test

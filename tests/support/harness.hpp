@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+// Test support: a procfsd mount owned by a test, live processes the test starts itself, and
+// small helpers to read and list both /proc and the mount the same way.
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace procfsd::test {
+
+using namespace std::chrono_literals;
+
+// A procfsd daemon started by this test, serving mountpoints in a fresh directory under /tmp.
+// The destructor stops that daemon (by pid) and leaves no mount behind, whatever happened; the
+// daemon also gets SIGTERM if the test process dies (PR_SET_PDEATHSIG).
+class TestMount {
+public:
+    // `options`: the -o list; `extra`: more mounts (each an -o list) served by the same daemon.
+    explicit TestMount(const std::string& options = "", const std::vector<std::string>& extra = {});
+    TestMount(const TestMount&) = delete;
+    TestMount& operator=(const TestMount&) = delete;
+    ~TestMount();
+
+    // The first mount's path, or a path inside it.
+    [[nodiscard]] std::string path(const std::string& rel = "") const;
+    // The i-th mount (0 = the first).
+    [[nodiscard]] std::string mount_path(size_t i, const std::string& rel = "") const;
+    [[nodiscard]] pid_t daemon_pid() const noexcept { return daemon_; }
+    // A counter from `procfsd stats` (e.g. "requests_lookup"); -1 if absent.
+    [[nodiscard]] long long counter(const std::string& name) const;
+    // Stops the daemon now (SIGTERM) and waits for the mounts to go.
+    void stop();
+
+private:
+    std::string dir_;
+    std::vector<std::string> mounts_;
+    pid_t daemon_ = -1;
+};
+
+// A child process started by the test and killed (SIGKILL) and reaped by the destructor.
+class Child {
+public:
+    Child() = default;
+    explicit Child(pid_t pid) : pid_(pid) {}
+    Child(Child&& other) noexcept : pid_(other.pid_) { other.pid_ = -1; }
+    Child& operator=(Child&& other) noexcept;
+    Child(const Child&) = delete;
+    Child& operator=(const Child&) = delete;
+    ~Child();
+
+    [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+    // Blocks until the child has exited (a zombie), without reaping it.
+    void wait_exited() const;
+    // Reaps the child (after it exited or was killed).
+    int reap();
+    void kill_and_reap();
+
+private:
+    pid_t pid_ = -1;
+};
+
+// Processes tests compare: each blocks until killed.
+Child spawn_sleeper(); // /bin/sleep with a known argv and environment
+extern const std::vector<std::string> sleeper_argv;
+extern const std::vector<std::string> sleeper_env;
+// A process with `threads` extra threads; their tids are returned in `tids` (leader excluded).
+Child spawn_threaded(int threads, std::vector<pid_t>& tids);
+// A sleeper running as uid/gid `nobody` (65534).
+Child spawn_as_nobody();
+// A child that exits at once and stays a zombie until reaped.
+Child spawn_zombie();
+// Runs `fn` in a child process that first takes uid/gid 65534 (or the given ids), and returns
+// its exit status (0 = the checks in fn held).
+int run_as(uid_t uid, gid_t gid, const std::function<int()>& fn);
+
+// Reads a whole file; nullopt with errno set on failure.
+std::optional<std::string> read_file(const std::string& path);
+// Entry names in getdents order, "." and ".." included; nullopt with errno set on failure.
+std::optional<std::vector<std::string>> list_dir(const std::string& path);
+std::optional<std::string> read_link(const std::string& path);
+// errno of lstat (0 on success).
+int lstat_errno(const std::string& path, struct stat* st = nullptr);
+// Runs a shell command, returns its stdout; the exit status goes to *status.
+std::string run_command(const std::string& cmd, int* status = nullptr);
+// Waits until pred() holds or the deadline passes; returns pred()'s last value.
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds deadline = 5s);
+// The path of the procfsd executable under test.
+std::string procfsd_binary();
+
+} // namespace procfsd::test

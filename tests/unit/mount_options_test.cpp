@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <catch2/catch_test_macros.hpp>
+
+#include "procfsd/mount_options.hpp"
+
+using namespace procfsd;
+
+namespace {
+MountOptions parse_ok(std::string_view text)
+{
+    auto r = parse_mount_options(text);
+    if (auto* err = std::get_if<std::string>(&r))
+        FAIL("refused '" << text << "': " << *err);
+    return std::get<MountOptions>(r);
+}
+
+std::string refusal(std::string_view text)
+{
+    auto r = parse_mount_options(text);
+    REQUIRE(std::holds_alternative<std::string>(r));
+    return std::get<std::string>(r);
+}
+} // namespace
+
+TEST_CASE("defaults: /proc, writable, long pid entry cache", "[unit][options]")
+{
+    auto o = parse_ok("");
+    CHECK(o.source == "/proc");
+    CHECK_FALSE(o.read_only);
+    CHECK(o.entry_timeout == 3600.0);
+    CHECK(o.attr_timeout == 1.0);
+    CHECK(o.to_string() == "rw");
+}
+
+TEST_CASE("options are parsed with the kernel's names", "[unit][options]")
+{
+    auto o = parse_ok("ro,source=/srv/proc,entry_timeout=5,attr_timeout=0.5,hidepid=invisible,gid=0,subset=pid,nosuid");
+    CHECK(o.read_only);
+    CHECK(o.source == "/srv/proc");
+    CHECK(o.entry_timeout == 5.0);
+    CHECK(o.attr_timeout == 0.5);
+    CHECK(o.hidepid == Hidepid::invisible);
+    CHECK(o.gid == gid_t{0});
+    CHECK(o.subset_pid);
+    CHECK(o.vfs_flags == std::vector<std::string>{"nosuid"});
+    CHECK(parse_ok("hidepid=4").hidepid == Hidepid::ptraceable);
+    CHECK(parse_ok("hidepid=1").hidepid == Hidepid::noaccess);
+    CHECK(parse_ok("gid=root").gid == gid_t{0});
+}
+
+TEST_CASE("malformed options are refused with the option named", "[unit][options]")
+{
+    CHECK(refusal("hidepid=3").find("hidepid=3") != std::string::npos);
+    CHECK(refusal("hidepid=foo").find("hidepid=foo") != std::string::npos);
+    CHECK(refusal("gid=nosuchgroup-procfsd").find("no such group") != std::string::npos);
+    CHECK(refusal("subset=net").find("subset=net") != std::string::npos);
+    CHECK(refusal("entry_timeout=-1").find("entry_timeout=-1") != std::string::npos);
+    CHECK(refusal("entry_timeout=abc").find("entry_timeout") != std::string::npos);
+    CHECK(refusal("bogus=1").find("unknown option") != std::string::npos);
+    CHECK(refusal("ro=1").find("takes no value") != std::string::npos);
+    CHECK(refusal("source").find("needs a value") != std::string::npos);
+    CHECK(refusal("source=relative").find("absolute") != std::string::npos);
+    CHECK(refusal("ro,rw").find("conflicts") != std::string::npos);
+    CHECK(refusal("hidepid=1,hidepid=2").find("conflicts") != std::string::npos);
+    // The same thing said twice is not a conflict.
+    CHECK(parse_ok("ro,ro").read_only);
+}
