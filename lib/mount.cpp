@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "fuse/operations.hpp"
+#include "procfsd/private_procfs.hpp"
 
 namespace procfsd {
 
@@ -54,14 +55,30 @@ Mount::~Mount()
 
 int Mount::mount()
 {
-    auto src = sys::openat(AT_FDCWD, options_.source.c_str(), O_PATH | O_DIRECTORY);
+    // Per-caller options need a procfs instance that applies them (see private_procfs.hpp).
+    bool private_instance = options_.hidepid != Hidepid::off || options_.gid.has_value();
+    auto src = private_instance
+                   ? open_private_procfs(options_)
+                   : sys::openat(AT_FDCWD, options_.source.c_str(), O_PATH | O_DIRECTORY);
     if (!src.ok()) {
-        spdlog::error("open source {}: {}", options_.source, sys::errno_name(src.error));
+        spdlog::error("open source {}{}: {}", private_instance ? "procfs instance for " : "",
+                      private_instance ? mountpoint_ : options_.source, sys::errno_name(src.error));
         return -src.error;
     }
     source_ = std::move(src.value);
 
-    std::string fuse_opts = "fsname=procfsd,subtype=procfsd";
+    // The options show in `mount` through the fsname, as with other FUSE file systems; commas
+    // are escaped for libfuse's option parser.
+    std::string fsname = "procfsd";
+    if (std::string shown = options_.to_string(); shown != "rw") {
+        fsname += ":";
+        for (char c : shown) {
+            if (c == ',' || c == '\\')
+                fsname += '\\';
+            fsname += c;
+        }
+    }
+    std::string fuse_opts = "fsname=" + fsname + ",subtype=procfsd";
     if (::geteuid() == 0)
         fuse_opts += ",allow_other";
     if (options_.read_only)

@@ -5,12 +5,26 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
 #endif
 
 namespace procfsd {
+
+namespace {
+
+// The Tgid: line of a thread's status; 0 if it is gone.
+pid_t thread_group_of(pid_t tid)
+{
+    auto status = sys::read_small_file(AT_FDCWD, ("/proc/" + std::to_string(tid) + "/status").c_str());
+    auto pos = status.value.find("\nTgid:\t");
+    return pos == std::string::npos ? 0 : static_cast<pid_t>(std::atol(status.value.c_str() + pos + 7));
+}
+
+} // namespace
 
 sys::Result<std::shared_ptr<TrackedTask>> ProcessRegistry::track(pid_t tid)
 {
@@ -37,6 +51,7 @@ sys::Result<std::shared_ptr<TrackedTask>> ProcessRegistry::track(pid_t tid)
 
     auto task = std::make_shared<TrackedTask>();
     task->tid = tid;
+    task->tgid = is_thread ? thread_group_of(tid) : tid;
     task->is_thread = is_thread;
     task->identity = st.st_ino;
     task->pidfd = std::move(fd.value);

@@ -93,7 +93,11 @@ Result<UniqueFd> pidfd_open(pid_t pid, unsigned flags) noexcept
 
 int pidfd_probe(int pidfd) noexcept
 {
-    return ::syscall(SYS_pidfd_send_signal, pidfd, 0, nullptr, 0) == 0 ? 0 : -errno;
+    // Signal 0 checks existence and permission; only ESRCH says the process is gone. EPERM (the
+    // thread may be running with a caller's credentials) still means it exists.
+    if (::syscall(SYS_pidfd_send_signal, pidfd, 0, nullptr, 0) == 0 || errno != ESRCH)
+        return 0;
+    return -ESRCH;
 }
 
 std::string_view errno_name(int err) noexcept

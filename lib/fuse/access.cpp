@@ -19,7 +19,7 @@ void access(fuse_req_t req, fuse_ino_t ino, int mask)
         return;
     }
     // AT_EACCESS: check with the (switched) fs credentials, not the daemon's real uid.
-    MaybeCredentials creds(r.caller, true);
+    MaybeCredentials creds(r.caller, true, *node);
     int rv = creds.status();
     if (rv == 0 && ::faccessat(r.mount.source_fd(), node->path.c_str(), mask,
                                AT_EACCESS | AT_SYMLINK_NOFOLLOW) != 0)

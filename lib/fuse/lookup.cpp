@@ -130,6 +130,8 @@ void lookup(fuse_req_t req, fuse_ino_t parent, const char* name)
     struct stat st{};
     int rv = source_attr(r, proto, &st);
     if (rv < 0) {
+        spdlog::trace("lookup {} for uid {} tid {}: {}", proto.path, r.caller.fsuid(), r.caller.tid(),
+                      sys::errno_name(rv));
         if (spec.track_tid)
             r.mount.registry().drop_if_unused(task);
         fuse_reply_err(req, -rv);

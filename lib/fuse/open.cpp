@@ -25,9 +25,9 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
     int flags = (fi->flags & (O_ACCMODE | O_TRUNC | O_APPEND | O_NONBLOCK | O_DIRECT)) | O_NOFOLLOW;
     auto file = std::make_unique<OpenFile>();
     file->node = node;
-    file->checked = writes || content_is_checked(*node);
+    file->checked = writes || content_is_checked(r.mount, *node);
     {
-        MaybeCredentials creds(r.caller, file->checked);
+        MaybeCredentials creds(r.caller, file->checked, *node);
         if (int rv = creds.status(); rv < 0) {
             fuse_reply_err(req, -rv);
             return;

@@ -17,10 +17,10 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
     auto dir = std::make_unique<OpenDir>();
     dir->node = node;
     // Listing a world-readable directory outside pid directories is the same for everyone.
-    dir->checked = lookup_is_checked(*node) ||
+    dir->checked = lookup_is_checked(r.mount, *node) ||
                    (node->kind == NodeKind::proc_entry && !(node->mode & S_IROTH));
     {
-        MaybeCredentials creds(r.caller, dir->checked);
+        MaybeCredentials creds(r.caller, dir->checked, *node);
         if (int rv = creds.status(); rv < 0) {
             fuse_reply_err(req, -rv);
             return;

@@ -27,7 +27,7 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi
         buf.resize(size);
     // Some entries (syscall, personality, stat's address fields, wchan, io) check the reader at
     // every read, so checked files are read as the caller, not as whoever opened them.
-    MaybeCredentials creds(r.caller, file.checked);
+    MaybeCredentials creds(r.caller, file.checked, *file.node);
     if (int rv = creds.status(); rv < 0) {
         fuse_reply_err(req, -rv);
         return;
@@ -44,7 +44,7 @@ void write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off,
 {
     Request r(req, Op::write);
     auto& file = OpenFile::from(fi);
-    MaybeCredentials creds(r.caller, true);
+    MaybeCredentials creds(r.caller, true, *file.node);
     if (int rv = creds.status(); rv < 0) {
         fuse_reply_err(req, -rv);
         return;

@@ -35,6 +35,21 @@ bool listed_at_root(const Mount& mount, std::string_view name)
            parse_pid_name(name).has_value();
 }
 
+// Whether the caller may see the process `name` in a listing of the root: the kernel's
+// has_pid_permissions(HIDEPID_INVISIBLE), asked of the source through a stat as the caller.
+bool visible_pid(const Request& r, std::string_view name)
+{
+    auto pid = parse_pid_name(name);
+    if (!pid || *pid == r.caller.tgid())
+        return true;
+    CredentialScope creds(r.caller, false);
+    if (creds.status() < 0)
+        return false;
+    struct stat st{};
+    std::string path(name);
+    return ::fstatat(r.mount.source_fd(), path.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 } // namespace
 
 // Listings mirror the source's getdents at the source's own offsets: the kernel's order
@@ -50,7 +65,13 @@ void readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
         fuse_reply_err(req, -rv);
         return;
     }
-    MaybeCredentials creds(r.caller, dir.checked);
+    bool is_root = dir.node->kind == NodeKind::root;
+    // At the root of a per-caller mount, the source would drop the caller's own process when
+    // it is not ptraceable by its own credentials (non-dumpable), which the kernel lists
+    // (same_thread_group). So the root is read whole and each pid checked: see visible_pid().
+    bool filter_pids = is_root && !r.mount.options().caller_independent() &&
+                       !r.caller.as_privileged_as_daemon();
+    MaybeCredentials creds(r.caller, dir.checked && !filter_pids, *dir.node);
     if (int rv = creds.status(); rv < 0) {
         fuse_reply_err(req, -rv);
         return;
@@ -65,7 +86,6 @@ void readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
     // Ask the source for about as much as fits: a FUSE dirent is a little larger than a
     // linux_dirent64, so a source batch rarely overflows the reply; what does is re-read.
     std::vector<char> batch(std::max<size_t>(size, 1024));
-    bool is_root = dir.node->kind == NodeKind::root;
     for (;;) {
         long n = ::syscall(SYS_getdents64, dir.fd.get(), batch.data(), batch.size());
         if (n < 0) {
@@ -83,6 +103,8 @@ void readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
             pos += d->d_reclen;
             std::string_view name(d->name());
             if (is_root && !listed_at_root(r.mount, name))
+                continue;
+            if (filter_pids && !visible_pid(r, name))
                 continue;
             struct stat st{};
             st.st_ino = d->d_ino;

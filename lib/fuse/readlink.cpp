@@ -37,7 +37,7 @@ void readlink(fuse_req_t req, fuse_ino_t ino)
         rv = caller_link(r, node->kind, text);
     } else {
         // Magic links (exe, cwd, fd/N, ns/*) can only be given as their text through FUSE.
-        MaybeCredentials creds(r.caller, content_is_checked(*node));
+        MaybeCredentials creds(r.caller, content_is_checked(r.mount, *node), *node);
         rv = creds.status();
         if (rv == 0) {
             auto link = sys::readlinkat(r.mount.source_fd(), node->path.c_str());

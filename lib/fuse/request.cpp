@@ -7,7 +7,7 @@ namespace procfsd {
 
 int source_attr(const Request& r, const Node& node, struct stat* st)
 {
-    MaybeCredentials creds(r.caller, lookup_is_checked(node));
+    MaybeCredentials creds(r.caller, lookup_is_checked(r.mount, node), node);
     if (int rv = creds.status(); rv < 0)
         return rv;
     if (int rv = sys::fstatat(r.mount.source_fd(), node.path.c_str(), st,

@@ -37,10 +37,11 @@ struct Request {
 // applies the kernel's checks for that caller. Check status() before touching the source.
 class MaybeCredentials {
 public:
-    MaybeCredentials(const Caller& caller, bool needed)
+    // `target`: the node operated on, whose process may be the caller's own.
+    MaybeCredentials(const Caller& caller, bool needed, const Node& target)
     {
         if (needed)
-            scope_.emplace(caller);
+            scope_.emplace(caller, target.task && target.task->tgid == caller.tgid());
     }
     [[nodiscard]] int status() const noexcept { return scope_ ? scope_->status() : 0; }
 
@@ -48,17 +49,19 @@ private:
     std::optional<CredentialScope> scope_;
 };
 
-// Whether looking up or stat()ing `node` must run as the caller: below a directory that not
-// everyone may search, or an entry whose access the kernel checks per caller.
-inline bool lookup_is_checked(const Node& node) noexcept
+// Whether looking up or stat()ing `node` must run as the caller: on a mount whose answers
+// depend on the caller (hidepid=, gid=), below a directory that not everyone may search, or an
+// entry whose access the kernel checks per caller.
+inline bool lookup_is_checked(const Mount& mount, const Node& node) noexcept
 {
-    return node.restricted || (node.entry && node.entry->access == Access::kernel);
+    return !mount.options().caller_independent() || node.restricted ||
+           (node.entry && node.entry->access == Access::kernel);
 }
 
 // Whether opening, reading, listing or following `node` must run as the caller.
-inline bool content_is_checked(const Node& node) noexcept
+inline bool content_is_checked(const Mount& mount, const Node& node) noexcept
 {
-    return node.kind == NodeKind::proc_entry || lookup_is_checked(node);
+    return node.kind == NodeKind::proc_entry || lookup_is_checked(mount, node);
 }
 
 // 0 while the process a pid node belongs to still exists (zombies included), else -ENOENT, as

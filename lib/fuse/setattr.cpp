@@ -68,7 +68,7 @@ void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
     }
     int rv = check_alive(*node);
     if (rv == 0) {
-        MaybeCredentials creds(r.caller, true);
+        MaybeCredentials creds(r.caller, true, *node);
         rv = creds.status();
         if (rv == 0)
             rv = apply(r, *node, attr, to_set, fi);

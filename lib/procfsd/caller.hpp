@@ -52,7 +52,11 @@ private:
 // cannot be restored must never serve again, so that aborts.
 class CredentialScope {
 public:
-    explicit CredentialScope(const Caller& caller);
+    // `own_thread_group`: the target belongs to the caller's own process, which the kernel lets
+    // a task inspect whatever its credentials (same_thread_group() in __ptrace_may_access). The
+    // daemon is not in that group, so it stands in with CAP_SYS_PTRACE, which passes the same
+    // ptrace checks and leaves mode-bit checks to the caller's own fsuid, fsgid and groups.
+    CredentialScope(const Caller& caller, bool own_thread_group);
     CredentialScope(const CredentialScope&) = delete;
     CredentialScope& operator=(const CredentialScope&) = delete;
     ~CredentialScope();

@@ -35,6 +35,7 @@ struct DirEntryRef {
 // one pidfd through which its reaping is observed, shared by every mount.
 struct TrackedTask {
     pid_t tid = 0;
+    pid_t tgid = 0;               // its thread group: the same as tid for a leader
     bool is_thread = false;       // watched with PIDFD_THREAD (a non-leader thread)
     uint64_t identity = 0;        // pidfs inode: differs for every process, also on pid reuse
     uint64_t serial = 0;          // registry key, never reused

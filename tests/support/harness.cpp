@@ -74,6 +74,7 @@ TestMount::TestMount(const std::string& options, const std::vector<std::string>&
     if (!::mkdtemp(tmpl))
         throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
+    ::chmod(dir_.c_str(), 0755); // unprivileged callers in the tests must reach the mounts
     std::vector<std::string> argv{procfsd_binary(), "-f", "--log-level", "warn"};
     mounts_.push_back(dir_ + "/m0");
     argv.push_back(mounts_[0]);

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// hidepid=, gid= and subset=pid through procfsd give each caller exactly what a kernel procfs
+// mounted with the same options gives that caller: the same listings, the same errnos.
+#include <catch2/catch_test_macros.hpp>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <sstream>
+
+#include "harness.hpp"
+
+using namespace procfsd::test;
+
+namespace {
+
+constexpr gid_t group_g = 4242;   // the mounts' gid=
+constexpr uid_t user_in_g = 4243; // a user with group_g as a supplementary group
+
+// What one caller observes of one pid on one mount, as a comparable line.
+std::string observe(const std::string& mount, pid_t pid)
+{
+    std::ostringstream out;
+    std::string p = std::to_string(pid);
+    auto root = list_dir(mount);
+    out << "root:" << (root ? "ok" : strerror(errno));
+    if (root) {
+        out << " listed=" << (std::find(root->begin(), root->end(), p) != root->end());
+        size_t non_pid = 0;
+        for (auto& n : *root)
+            non_pid += !std::all_of(n.begin(), n.end(), ::isdigit);
+        out << " non_pid=" << non_pid;
+    }
+    struct stat st{};
+    int e = lstat_errno(mount + "/" + p, &st);
+    out << " stat=" << e;
+    if (!e)
+        out << " uid=" << st.st_uid;
+    auto dir = list_dir(mount + "/" + p);
+    out << " ls=" << (dir ? 0 : errno);
+    auto status = read_file(mount + "/" + p + "/status");
+    out << " status=" << (status ? 0 : errno);
+    auto environ = read_file(mount + "/" + p + "/environ");
+    out << " environ=" << (environ ? 0 : errno);
+    auto exe = read_link(mount + "/" + p + "/exe");
+    out << " exe=" << (exe ? 0 : errno);
+    out << " task=" << lstat_errno(mount + "/" + p + "/task/" + p);
+    out << " meminfo=" << lstat_errno(mount + "/meminfo");
+    out << " self=" << lstat_errno(mount + "/self/status");
+    return out.str();
+}
+
+// Runs `fn` as uid/gid with the given supplementary groups in a child; returns what it wrote.
+std::string as_user(uid_t uid, gid_t gid, std::vector<gid_t> groups,
+                    const std::function<std::string()>& fn)
+{
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::close(fds[0]);
+        if (::setgroups(groups.size(), groups.data()) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)
+            ::_exit(126);
+        std::string s = fn();
+        [[maybe_unused]] auto n = ::write(fds[1], s.data(), s.size());
+        ::_exit(0);
+    }
+    ::close(fds[1]);
+    std::string out;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fds[0], buf, sizeof buf)) > 0)
+        out.append(buf, static_cast<size_t>(n));
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    return out;
+}
+
+// A private mount namespace for the test process, so that the kernel procfs instances it mounts
+// (and the daemon it starts, which inherits it) vanish with it.
+struct PrivateMounts {
+    std::string dir;
+    std::vector<std::string> mounts;
+    PrivateMounts()
+    {
+        REQUIRE(::unshare(CLONE_NEWNS) == 0);
+        REQUIRE(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0);
+        char tmpl[] = "/tmp/procfsd-kproc-XXXXXX";
+        REQUIRE(::mkdtemp(tmpl));
+        dir = tmpl;
+        ::chmod(dir.c_str(), 0755); // unprivileged callers must reach the mounts
+    }
+    std::string mount_proc(const std::string& options)
+    {
+        std::string path = dir + "/k" + std::to_string(mounts.size());
+        ::mkdir(path.c_str(), 0755);
+        REQUIRE(::mount("proc", path.c_str(), "proc", 0, options.c_str()) == 0);
+        mounts.push_back(path);
+        return path;
+    }
+    ~PrivateMounts()
+    {
+        for (auto& m : mounts) {
+            ::umount2(m.c_str(), MNT_DETACH);
+            ::rmdir(m.c_str());
+        }
+        ::rmdir(dir.c_str());
+    }
+};
+
+} // namespace
+
+TEST_CASE("three mounts with different options match kernel procfs for every caller", "[hidepid]")
+{
+    PrivateMounts k;
+    const std::vector<std::string> options{"hidepid=off", "hidepid=invisible",
+                                           "subset=pid,hidepid=noaccess,gid=" + std::to_string(group_g)};
+    std::vector<std::string> kernel;
+    for (auto& o : options)
+        kernel.push_back(k.mount_proc(o));
+    TestMount m(options[0], {options[1], options[2]});
+    auto root_sleeper = spawn_sleeper();
+    auto nobody_sleeper = spawn_as_nobody();
+
+    struct Who {
+        const char* name;
+        uid_t uid;
+        gid_t gid;
+        std::vector<gid_t> groups;
+    };
+    const std::vector<Who> callers{{"root", 0, 0, {}},
+                                   {"nobody", 65534, 65534, {}},
+                                   {"member of G", user_in_g, user_in_g, {group_g}}};
+    // Twice: the second round runs after every caller's lookups are in the kernel's caches, so
+    // an answer cached for root that leaked to another caller would show.
+    for (int round = 0; round < 2; ++round)
+        for (auto& who : callers)
+            for (size_t i = 0; i < options.size(); ++i) {
+                std::string report = as_user(who.uid, who.gid, who.groups, [&] {
+                    std::string out;
+                    for (pid_t target : {root_sleeper.pid(), nobody_sleeper.pid(), ::getpid()}) {
+                        std::string a = observe(kernel[i], target);
+                        std::string b = observe(m.mount_path(i), target);
+                        if (a.rfind("root:ok", 0) != 0)
+                            out += "cannot list " + kernel[i] + ": " + a + "\n";
+                        if (a != b)
+                            out += "pid " + std::to_string(target) + "\n  kernel:  " + a +
+                                   "\n  procfsd: " + b + "\n";
+                    }
+                    return out;
+                });
+                INFO("round " << round << ", caller " << who.name << ", " << options[i]);
+                CHECK(report == "");
+            }
+}
+
+TEST_CASE("hidepid=ptraceable hides a non-dumpable process of the caller's own uid", "[hidepid]")
+{
+    PrivateMounts k;
+    std::string kernel = k.mount_proc("hidepid=ptraceable");
+    TestMount m("hidepid=ptraceable");
+    // A process of nobody's that made itself non-dumpable, as a setuid program would be.
+    pid_t hidden = ::fork();
+    if (hidden == 0) {
+        if (::setgid(65534) != 0 || ::setuid(65534) != 0)
+            ::_exit(1);
+        ::prctl(PR_SET_DUMPABLE, 0);
+        for (;;)
+            ::pause();
+    }
+    Child hidden_child(hidden);
+    auto visible = spawn_as_nobody();
+    REQUIRE(wait_until([&] { return read_file("/proc/" + std::to_string(hidden) + "/status").has_value(); }));
+    std::string report = as_user(65534, 65534, {}, [&] {
+        std::string out;
+        for (pid_t target : {hidden, visible.pid()}) {
+            std::string a = observe(kernel, target);
+            std::string b = observe(m.path(), target);
+            if (a != b)
+                out += "pid " + std::to_string(target) + "\n  kernel:  " + a + "\n  procfsd: " + b + "\n";
+        }
+        if (int e = lstat_errno(m.path(std::to_string(hidden))); e != ENOENT)
+            out += "the non-dumpable process is visible: " + observe(m.path(), hidden) + "\n";
+        if (int e = lstat_errno(m.path(std::to_string(visible.pid()))); e != 0)
+            out += "the ptraceable process is hidden: " + observe(m.path(), visible.pid()) + "\n";
+        return out;
+    });
+    CHECK(report == "");
+}
