@@ -6,11 +6,15 @@
 #include <signal.h>
 #include <spdlog/sinks/syslog_sink.h>
 #include <spdlog/spdlog.h>
+#include <poll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +33,8 @@
 namespace {
 
 using procfsd::MountOptions;
+
+constexpr const char* default_config = "/etc/procfsd/procfsd.conf";
 
 void notify_systemd([[maybe_unused]] const char* state)
 {
@@ -61,22 +67,101 @@ std::optional<std::string> parse_mount_arg(const std::string& arg, const std::st
     return std::nullopt;
 }
 
-// Serves until SIGINT or SIGTERM. The signals are blocked in every thread and read here from a
-// signalfd: libfuse's own handler knows one session only.
-int serve(procfsd::Daemon& daemon, int signal_fd)
+// The mounts a config file lists (CLI11's config support: `mount = ["DIR:OPTS", ...]`).
+std::optional<std::vector<MountRequest>> read_config_mounts(const std::string& path)
+{
+    CLI::App app;
+    std::vector<std::string> mounts;
+    std::string ignored;
+    app.allow_config_extras(true);
+    app.add_option("--mount", mounts);
+    app.add_option("--log-level", ignored);
+    app.set_config("--config", path, "", true);
+    std::vector<std::string> args{"procfsd", "--config", path};
+    std::vector<const char*> argv;
+    for (auto& a : args)
+        argv.push_back(a.c_str());
+    try {
+        app.parse(static_cast<int>(argv.size()), argv.data());
+    } catch (const CLI::Error& e) {
+        spdlog::error("config {}: {}", path, e.what());
+        return std::nullopt;
+    }
+    std::vector<MountRequest> out;
+    for (auto& m : mounts)
+        if (auto err = parse_mount_arg(m, "", out)) {
+            spdlog::error("config {}: {}", path, *err);
+            return std::nullopt;
+        }
+    return out;
+}
+
+// SIGHUP: re-reads the config file and applies the difference to the mounts it manages:
+// new ones are mounted, dropped ones unmounted, changed ones mounted again with the new options.
+void reload(procfsd::Daemon& daemon, const std::string& config, std::vector<MountRequest>& managed)
+{
+    notify_systemd("RELOADING=1");
+    auto wanted = read_config_mounts(config);
+    if (!wanted) {
+        notify_systemd("READY=1");
+        return;
+    }
+    auto same = [](const MountRequest& a, const MountRequest& b) {
+        return a.mountpoint == b.mountpoint && a.options.to_string() == b.options.to_string();
+    };
+    for (auto& old : managed) {
+        bool kept = std::any_of(wanted->begin(), wanted->end(), [&](auto& w) { return same(old, w); });
+        if (!kept && daemon.remove_mount(old.mountpoint) == 0)
+            spdlog::info("reload: unmounted {}", old.mountpoint);
+    }
+    std::vector<MountRequest> now;
+    for (auto& w : *wanted) {
+        bool had = std::any_of(managed.begin(), managed.end(), [&](auto& m) { return same(m, w); });
+        if (had || daemon.add_mount(w.mountpoint, w.options) == 0) {
+            if (!had)
+                spdlog::info("reload: mounted {}", w.mountpoint);
+            now.push_back(w);
+        }
+    }
+    managed = std::move(now);
+    notify_systemd("READY=1");
+}
+
+// Serves until SIGINT or SIGTERM, or until the last mount is unmounted from outside (unless
+// `persist`). The signals are blocked in every thread and read here from a signalfd:
+// libfuse's own handler knows one session only.
+int serve(procfsd::Daemon& daemon, int signal_fd, bool persist, const std::string& config,
+          std::vector<MountRequest> managed)
 {
     notify_systemd("READY=1");
     for (;;) {
-        signalfd_siginfo si{};
-        ssize_t n = ::read(signal_fd, &si, sizeof si);
-        if (n != sizeof si) {
-            if (n < 0 && errno == EINTR)
+        struct pollfd fds[2] = {{signal_fd, POLLIN, 0}, {daemon.ended_fd(), POLLIN, 0}};
+        if (::poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
                 continue;
-            spdlog::error("signalfd read: {}", procfsd::sys::errno_name(errno));
+            spdlog::error("poll: {}", procfsd::sys::errno_name(errno));
             break;
         }
+        if (fds[1].revents & POLLIN) {
+            if (daemon.reap_ended_mounts() == 0 && !persist) {
+                spdlog::info("the last mount is gone: exiting");
+                break;
+            }
+        }
+        if (!(fds[0].revents & POLLIN))
+            continue;
+        signalfd_siginfo si{};
+        if (::read(signal_fd, &si, sizeof si) != sizeof si)
+            continue;
         if (si.ssi_signo == SIGUSR1) {
             spdlog::info("counters:\n{}", daemon.report());
+            continue;
+        }
+        if (si.ssi_signo == SIGHUP) {
+            if (config.empty())
+                spdlog::warn("SIGHUP: no config file to reload");
+            else
+                reload(daemon, config, managed);
             continue;
         }
         spdlog::info("{}: unmounting", strsignal(static_cast<int>(si.ssi_signo)));
@@ -110,15 +195,51 @@ int main(int argc, char** argv)
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
+    std::string control_name = "default";
+    bool persist = false;
+    std::string config_file;
+    app.add_option("--control", control_name,
+                   "name of this daemon's control socket, @procfsd/ctl/NAME (for procfsd ctl)");
+    app.add_flag("--persist", persist, "keep running when no mount is left (for a service)");
+    app.add_option("--config", config_file,
+                   "config file listing mounts: mount = [\"DIR:OPTS\", ...]; SIGHUP re-reads it")
+        ->check(CLI::ExistingFile);
+
     std::string stats_mountpoint;
     auto* stats = app.add_subcommand("stats", "print the counters of the daemon serving MOUNTPOINT");
     stats->add_option("mountpoint", stats_mountpoint)->required();
+
+    auto* ctl = app.add_subcommand("ctl", "control a running daemon: list, mount, umount");
+    ctl->require_subcommand(1);
+    std::string ctl_via;
+    ctl->add_option("--via", ctl_via, "reach the daemon serving this mountpoint instead");
+    auto* ctl_list = ctl->add_subcommand("list", "mounts, options and counters");
+    std::string ctl_dir, ctl_opts;
+    auto* ctl_mount = ctl->add_subcommand("mount", "add a mount without a restart");
+    ctl_mount->add_option("dir", ctl_dir)->required();
+    ctl_mount->add_option("-o,--options", ctl_opts, "mount options");
+    auto* ctl_umount = ctl->add_subcommand("umount", "remove one mount; the others keep serving");
+    std::string ctl_umount_dir;
+    ctl_umount->add_option("dir", ctl_umount_dir)->required();
 
     CLI11_PARSE(app, argc, argv);
     spdlog::set_level(spdlog::level::from_str(log_level));
 
     if (*stats)
-        return procfsd::control_client(stats_mountpoint, "stats");
+        return procfsd::control_client(stats_mountpoint, control_name, "stats");
+    if (*ctl) {
+        auto absolute = [](const std::string& p) {
+            char buf[PATH_MAX];
+            return ::realpath(p.c_str(), buf) ? std::string(buf) : p;
+        };
+        std::string command = *ctl_list    ? "list"
+                              : *ctl_mount ? "mount\t" + absolute(ctl_dir) + "\t" + ctl_opts
+                                           : "umount\t" + absolute(ctl_umount_dir);
+        return procfsd::control_client(ctl_via, control_name, command);
+    }
+    if (config_file.empty() && ::access(default_config, R_OK) == 0 && positional.empty() &&
+        extra_mounts.empty())
+        config_file = default_config;
 
     std::string common;
     for (auto& o : option_lists) {
@@ -141,7 +262,17 @@ int main(int argc, char** argv)
             std::fprintf(stderr, "procfsd: %s\n", err->c_str());
             return 2;
         }
-    if (requests.empty()) {
+    std::vector<MountRequest> managed; // the config file's mounts, which SIGHUP updates
+    if (!config_file.empty()) {
+        auto from_config = read_config_mounts(config_file);
+        if (!from_config) {
+            std::fprintf(stderr, "procfsd: cannot use config %s\n", config_file.c_str());
+            return 2;
+        }
+        managed = *from_config;
+        requests.insert(requests.end(), managed.begin(), managed.end());
+    }
+    if (requests.empty() && !persist) {
         std::fprintf(stderr, "procfsd: no mountpoint given (see --help)\n");
         return 2;
     }
@@ -177,6 +308,7 @@ int main(int argc, char** argv)
         spdlog::set_default_logger(spdlog::syslog_logger_mt("procfsd", "procfsd", LOG_PID));
         spdlog::set_level(spdlog::level::from_str(log_level));
     }
+    daemon.listen_control(control_name);
     daemon.start();
-    return serve(daemon, signal_fd.get());
+    return serve(daemon, signal_fd.get(), persist, config_file, managed);
 }

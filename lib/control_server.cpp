@@ -65,22 +65,41 @@ void ControlServer::stop()
     thread_.join();
 }
 
-void ControlServer::listen(dev_t device)
+namespace {
+
+UniqueFd bound_socket(const std::string& name, int epoll)
 {
     UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_un addr{};
-    socklen_t len = abstract_address(socket_name(device), addr);
+    socklen_t len = abstract_address(name, addr);
     if (!sock || ::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
         ::listen(sock.get(), 16) != 0) {
-        spdlog::warn("control socket @{}: {}", socket_name(device), sys::errno_name(errno));
-        return;
+        spdlog::warn("control socket @{}: {}", name, sys::errno_name(errno));
+        return {};
     }
     struct epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.fd = sock.get();
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, sock.get(), &ev);
+    ::epoll_ctl(epoll, EPOLL_CTL_ADD, sock.get(), &ev);
+    return sock;
+}
+
+} // namespace
+
+void ControlServer::listen(dev_t device)
+{
+    auto sock = bound_socket(socket_name(device), epoll_.get());
     std::lock_guard lock(mu_);
-    listeners_[device] = std::move(sock);
+    if (sock)
+        listeners_[device] = std::move(sock);
+}
+
+void ControlServer::listen_name(const std::string& name)
+{
+    auto sock = bound_socket(name, epoll_.get());
+    std::lock_guard lock(mu_);
+    if (sock)
+        named_.push_back(std::move(sock));
 }
 
 void ControlServer::unlisten(dev_t device)
@@ -102,7 +121,7 @@ void ControlServer::run()
             continue;
         if (n <= 0 || ev.data.fd == wakeup_.get())
             return;
-        std::lock_guard lock(mu_);
+        // Not under mu_: a command may mount or unmount, which (un)listens.
         serve_client(ev.data.fd);
     }
 }
@@ -134,29 +153,45 @@ void ControlServer::serve_client(int listener)
     }
 }
 
-int control_client(const std::string& mountpoint, const std::string& command)
+int control_client(const std::string& mountpoint, const std::string& name, const std::string& command)
 {
-    struct stat st{};
-    if (::stat(mountpoint.c_str(), &st) != 0) {
-        std::fprintf(stderr, "procfsd: stat %s: %s\n", mountpoint.c_str(),
-                     std::string(sys::errno_name(errno)).c_str());
-        return 1;
+    std::string socket;
+    if (!mountpoint.empty()) {
+        struct stat st{};
+        if (::stat(mountpoint.c_str(), &st) != 0) {
+            std::fprintf(stderr, "procfsd: stat %s: %s\n", mountpoint.c_str(),
+                         std::string(sys::errno_name(errno)).c_str());
+            return 1;
+        }
+        socket = ControlServer::socket_name(st.st_dev);
+    } else {
+        socket = "procfsd/ctl/" + name;
     }
     UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_un addr{};
-    socklen_t len = abstract_address(ControlServer::socket_name(st.st_dev), addr);
+    socklen_t len = abstract_address(socket, addr);
     if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) {
-        std::fprintf(stderr, "procfsd: %s is not served by a procfsd daemon (%s)\n",
-                     mountpoint.c_str(), std::string(sys::errno_name(errno)).c_str());
+        std::fprintf(stderr, "procfsd: no procfsd daemon answers on @%s (%s)\n", socket.c_str(),
+                     std::string(sys::errno_name(errno)).c_str());
         return 1;
     }
     std::string line = command + "\n";
     if (::write(sock.get(), line.data(), line.size()) < 0)
         return 1;
+    std::string answer;
     char buf[4096];
     ssize_t n;
     while ((n = ::read(sock.get(), buf, sizeof buf)) > 0)
-        std::fwrite(buf, 1, static_cast<size_t>(n), stdout);
+        answer.append(buf, static_cast<size_t>(n));
+    auto eol = answer.find('\n');
+    std::string status = answer.substr(0, eol);
+    std::string body = eol == std::string::npos ? "" : answer.substr(eol + 1);
+    if (status != "ok") {
+        std::fprintf(stderr, "procfsd: %s\n", status.c_str());
+        std::fwrite(body.data(), 1, body.size(), stderr);
+        return 1;
+    }
+    std::fwrite(body.data(), 1, body.size(), stdout);
     return 0;
 }
 

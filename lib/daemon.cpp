@@ -3,7 +3,9 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <vector>
 
@@ -28,12 +30,9 @@ Daemon::Daemon()
     : watcher_(stats_),
       registry_([this](TrackedTask& t) { return watcher_.watch(t); },
                 [this](TrackedTask& t) { watcher_.unwatch(t); }),
-      control_([this](const std::string& command) {
-          if (command == "stats")
-              return report();
-          return fmt::format("error: unknown command '{}'\n", command);
-      })
+      control_([this](const std::string& command) { return handle_command(command); })
 {
+    ended_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     raise_fd_limit();
     watcher_.attach(registry_);
 }
@@ -48,7 +47,7 @@ int Daemon::add_mount(const std::string& mountpoint, const MountOptions& options
         return -EBUSY;
     }
     auto mount = std::make_shared<Mount>(
-        mountpoint, options, Mount::Shared{registry_, stats_, watcher_.reports_reap()});
+        mountpoint, options, Mount::Shared{registry_, stats_, watcher_.reports_reap(), ended_.get()});
     if (int rv = mount->mount(); rv < 0)
         return rv;
     if (started_)
@@ -101,6 +100,85 @@ void Daemon::stop()
     watcher_.stop();
 }
 
+void Daemon::listen_control(const std::string& name) { control_.listen_name("procfsd/ctl/" + name); }
+
+size_t Daemon::reap_ended_mounts()
+{
+    uint64_t n = 0;
+    [[maybe_unused]] auto r = ::read(ended_.get(), &n, sizeof n);
+    std::vector<std::shared_ptr<Mount>> ended;
+    {
+        std::lock_guard lock(mu_);
+        for (auto it = mounts_.begin(); it != mounts_.end();) {
+            if (it->second->ended()) {
+                ended.push_back(it->second);
+                it = mounts_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    for (auto& m : ended) {
+        spdlog::info("{} was unmounted from outside", m->mountpoint());
+        control_.unlisten(m->device());
+        m->stop();
+    }
+    return mount_count();
+}
+
+size_t Daemon::mount_count() const
+{
+    std::lock_guard lock(mu_);
+    return mounts_.size();
+}
+
+std::map<std::string, MountOptions> Daemon::mounts() const
+{
+    std::lock_guard lock(mu_);
+    std::map<std::string, MountOptions> out;
+    for (auto& [path, mount] : mounts_)
+        out.emplace(path, mount->options());
+    return out;
+}
+
+std::string Daemon::list() const
+{
+    std::string out;
+    for (auto& [path, options] : mounts())
+        out += fmt::format("{} {}\n", path, options.to_string());
+    return out;
+}
+
+std::string Daemon::handle_command(const std::string& line)
+{
+    auto tab = line.find('\t');
+    std::string verb = line.substr(0, tab);
+    std::string rest = tab == std::string::npos ? "" : line.substr(tab + 1);
+    if (verb == "stats")
+        return "ok\n" + report();
+    if (verb == "list")
+        return "ok\n" + list() + report();
+    if (verb == "mount") {
+        auto sep = rest.find('\t');
+        std::string dir = rest.substr(0, sep);
+        std::string opts = sep == std::string::npos ? "" : rest.substr(sep + 1);
+        if (dir.empty() || dir.front() != '/')
+            return "error: mount needs an absolute directory\n";
+        auto parsed = parse_mount_options(opts);
+        if (auto* err = std::get_if<std::string>(&parsed))
+            return fmt::format("error: {}: {}\n", dir, *err);
+        if (int rv = add_mount(dir, std::get<MountOptions>(parsed)); rv < 0)
+            return fmt::format("error: mount {}: {}\n", dir, sys::errno_name(rv));
+        return fmt::format("ok\nmounted {}\n", dir);
+    }
+    if (verb == "umount") {
+        if (remove_mount(rest) < 0)
+            return fmt::format("error: {} is not mounted by this daemon\n", rest);
+        return fmt::format("ok\nunmounted {}\n", rest);
+    }
+    return fmt::format("error: unknown command '{}'\n", verb);
+}
+
 std::string Daemon::report() const
 {
     std::string out;
@@ -111,6 +189,7 @@ std::string Daemon::report() const
                                const_cast<Mount&>(*mount).nodes().size());
     }
     auto counts = registry_.counts();
+    out += fmt::format("daemon_pid {}\n", ::getpid());
     out += fmt::format("tracked_processes {}\nlisted_inodes {}\npidfds {}\n", counts.tasks,
                        counts.entries, stats_.pidfds_watched.load());
     out += fmt::format("exits_seen {}\nreaps_seen {}\n", stats_.exits_seen.load(),

@@ -5,6 +5,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <climits>
 #include <cstdio>
@@ -70,7 +71,7 @@ int Mount::mount()
     // The options show in `mount` through the fsname, as with other FUSE file systems; commas
     // are escaped for libfuse's option parser.
     std::string fsname = "procfsd";
-    if (std::string shown = options_.to_string(); shown != "rw") {
+    if (std::string shown = options_.to_string(false); shown != "rw") {
         fsname += ":";
         for (char c : shown) {
             if (c == ',' || c == '\\')
@@ -118,11 +119,17 @@ void Mount::start()
         fuse_loop_cfg_destroy(cfg);
         if (rv != 0)
             spdlog::debug("request loop of {} ended with {}", mountpoint_, rv);
+        if (!stopping_.load()) {
+            ended_ = true;
+            uint64_t one = 1;
+            [[maybe_unused]] auto n = ::write(shared_.ended_fd, &one, sizeof one);
+        }
     });
 }
 
 void Mount::stop()
 {
+    stopping_ = true;
     {
         std::lock_guard lock(notify_mu_);
         if (!connected_ && !loop_.joinable())
@@ -134,7 +141,8 @@ void Mount::stop()
     // A lazy unmount lets the kernel finish what is in flight, then it sends DESTROY and aborts
     // the connection, which wakes every worker blocked on /dev/fuse. Unmounting ourselves (not
     // fuse_session_unmount) keeps us from unmounting whatever is mounted on the path later.
-    if (::umount2(mountpoint_.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+    if (!ended_ && ::umount2(mountpoint_.c_str(), MNT_DETACH) != 0 && errno != EINVAL &&
+        errno != ENOENT)
         spdlog::warn("umount {}: {}", mountpoint_, sys::errno_name(errno));
     if (loop_.joinable()) {
         auto done = std::async(std::launch::async, [this] { loop_.join(); });

@@ -180,7 +180,7 @@ std::variant<MountOptions, std::string> parse_mount_options(std::string_view tex
     return opts;
 }
 
-std::string MountOptions::to_string() const
+std::string MountOptions::to_string(bool with_vfs_flags) const
 {
     MountOptions defaults;
     std::string out = read_only ? "ro" : "rw";
@@ -196,8 +196,9 @@ std::string MountOptions::to_string() const
         out += fmt::format(",entry_timeout={:g}", entry_timeout);
     if (attr_timeout != defaults.attr_timeout)
         out += fmt::format(",attr_timeout={:g}", attr_timeout);
-    for (auto& f : vfs_flags)
-        out += "," + f;
+    if (with_vfs_flags)
+        for (auto& f : vfs_flags)
+            out += "," + f;
     return out;
 }
 

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "procfsd/unique_fd.hpp"
 
@@ -31,6 +32,8 @@ public:
     // Starts or stops answering for the mount with this device number.
     void listen(dev_t device);
     void unlisten(dev_t device);
+    // Answers on a named abstract socket as well (the daemon's own "procfsd/ctl/NAME").
+    void listen_name(const std::string& name);
 
     static std::string socket_name(dev_t device);
 
@@ -43,12 +46,14 @@ private:
     UniqueFd wakeup_;
     std::mutex mu_; // guards listeners_
     std::map<dev_t, UniqueFd> listeners_;
+    std::vector<UniqueFd> named_;
     std::thread thread_;
 };
 
-// Client side: sends `command` to the daemon serving `mountpoint`, prints the answer; returns
-// an exit status.
-int control_client(const std::string& mountpoint, const std::string& command);
+// Client side: sends `command` to the daemon serving `mountpoint` (or, when `mountpoint` is
+// empty, to the daemon whose control socket is "procfsd/ctl/<name>"), prints the answer after
+// its status line; returns 0 when the daemon said "ok", 1 otherwise.
+int control_client(const std::string& mountpoint, const std::string& name, const std::string& command);
 
 // A mountpoint left behind by a procfsd that was killed answers ENOTCONN: detach it, so that a
 // restart mounts again with no manual step. Touches only fuse.procfsd mounts.

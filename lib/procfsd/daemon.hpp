@@ -35,6 +35,23 @@ public:
 
     // A human-readable report of mounts and counters (for `procfsd stats` and SIGUSR1).
     [[nodiscard]] std::string report() const;
+    // One line per mount: "MOUNTPOINT OPTIONS".
+    [[nodiscard]] std::string list() const;
+    // Answers one control-socket command line: stats, list, mount DIR\tOPTS, umount DIR.
+    // The answer starts with "ok" or "error: ..." on its own line.
+    std::string handle_command(const std::string& line);
+
+    // Also answer on the daemon's own control socket "procfsd/ctl/NAME" (for `procfsd ctl`).
+    void listen_control(const std::string& name);
+
+    // Readable when a mount ended by itself (unmounted from outside); then call
+    // reap_ended_mounts() from the main thread.
+    [[nodiscard]] int ended_fd() const noexcept { return ended_.get(); }
+    // Removes mounts whose loop ended; returns how many mounts remain.
+    size_t reap_ended_mounts();
+    [[nodiscard]] size_t mount_count() const;
+    // The mountpoints served now, with their options.
+    [[nodiscard]] std::map<std::string, MountOptions> mounts() const;
     [[nodiscard]] Stats& stats() noexcept { return stats_; }
     [[nodiscard]] const ProcessRegistry& registry() const noexcept { return registry_; }
 
@@ -46,6 +63,7 @@ private:
     mutable std::mutex mu_; // guards mounts_ and started_
     std::map<std::string, std::shared_ptr<Mount>> mounts_;
     bool started_ = false;
+    UniqueFd ended_; // eventfd: a mount's loop ended without stop()
 };
 
 } // namespace procfsd

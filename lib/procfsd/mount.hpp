@@ -4,6 +4,7 @@
 #include <fuse_lowlevel.h>
 #include <sys/types.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,6 +26,7 @@ public:
         ProcessRegistry& registry;
         Stats& stats;
         bool reap_reported; // false: zombies are never cached (see ExitWatcher)
+        int ended_fd;       // eventfd bumped when the loop ends without stop() (external umount)
     };
 
     Mount(std::string mountpoint, MountOptions options, Shared shared);
@@ -51,6 +53,8 @@ public:
     [[nodiscard]] Stats& stats() noexcept { return shared_.stats; }
     [[nodiscard]] bool reap_reported() const noexcept { return shared_.reap_reported; }
     [[nodiscard]] dev_t device() const noexcept { return device_; }
+    // True once the request loop ended by itself (unmounted from outside).
+    [[nodiscard]] bool ended() const noexcept { return ended_.load(); }
     // Key under which the registry files this mount's entries.
     [[nodiscard]] const void* key() const noexcept { return this; }
 
@@ -69,6 +73,8 @@ private:
     fuse_session* session_ = nullptr;
     dev_t device_ = 0;
     std::thread loop_;
+    std::atomic<bool> stopping_{false};
+    std::atomic<bool> ended_{false};
     std::mutex notify_mu_; // guards connected_ against notifications racing with stop()
     bool connected_ = false;
 };

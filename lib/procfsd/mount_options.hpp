@@ -30,8 +30,9 @@ struct MountOptions {
     // Generic VFS flags (nosuid, nodev, noexec, ...) handed to the kernel as given.
     std::vector<std::string> vfs_flags;
 
-    // Canonical "key=value,..." form, every non-default option once.
-    [[nodiscard]] std::string to_string() const;
+    // Canonical "key=value,..." form, every non-default option once. The generic VFS flags are
+    // left out on request: `mount` already shows them in the options column.
+    [[nodiscard]] std::string to_string(bool with_vfs_flags = true) const;
     // True when no answer depends on who asks (so entries may be cached for every caller).
     [[nodiscard]] bool caller_independent() const noexcept { return hidepid == Hidepid::off; }
 };

@@ -75,7 +75,8 @@ TestMount::TestMount(const std::string& options, const std::vector<std::string>&
         throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
     ::chmod(dir_.c_str(), 0755); // unprivileged callers in the tests must reach the mounts
-    std::vector<std::string> argv{procfsd_binary(), "-f", "--log-level", "warn"};
+    control_ = "test" + dir_.substr(dir_.rfind('-'));
+    std::vector<std::string> argv{procfsd_binary(), "-f", "--log-level", "warn", "--control", control_};
     mounts_.push_back(dir_ + "/m0");
     argv.push_back(mounts_[0]);
     if (!options.empty()) {
@@ -148,6 +149,11 @@ std::string TestMount::path(const std::string& rel) const { return mount_path(0,
 std::string TestMount::mount_path(size_t i, const std::string& rel) const
 {
     return rel.empty() ? mounts_.at(i) : mounts_.at(i) + "/" + rel;
+}
+
+std::string TestMount::ctl(const std::string& args, int* status) const
+{
+    return run_command(procfsd_binary() + " --control " + control_ + " ctl " + args + " 2>&1", status);
 }
 
 long long TestMount::counter(const std::string& name) const

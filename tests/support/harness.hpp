@@ -35,12 +35,16 @@ public:
     [[nodiscard]] pid_t daemon_pid() const noexcept { return daemon_; }
     // A counter from `procfsd stats` (e.g. "requests_lookup"); -1 if absent.
     [[nodiscard]] long long counter(const std::string& name) const;
+    // Runs `procfsd ctl ARGS` against this daemon; returns its output, exit status in *status.
+    std::string ctl(const std::string& args, int* status = nullptr) const;
+    [[nodiscard]] const std::string& dir() const noexcept { return dir_; }
     // Stops the daemon now (SIGTERM) and waits for the mounts to go.
     void stop();
 
 private:
     std::string dir_;
     std::vector<std::string> mounts_;
+    std::string control_; // this daemon's control socket name
     pid_t daemon_ = -1;
 };
 
