@@ -172,7 +172,7 @@ bool Caller::as_privileged_as_daemon() const
     return fsuid_ == 0 && (capabilities() & daemon_creds.effective) == daemon_creds.effective;
 }
 
-CredentialScope::CredentialScope(const Caller& caller, bool own_thread_group)
+CredentialScope::CredentialScope(const Caller& caller, uint64_t stand_in)
 {
     if (caller.as_privileged_as_daemon())
         return;
@@ -192,9 +192,7 @@ CredentialScope::CredentialScope(const Caller& caller, bool own_thread_group)
     }
     __user_cap_data_struct lowered[_LINUX_CAPABILITY_U32S_3];
     std::copy(std::begin(daemon_creds.caps), std::end(daemon_creds.caps), lowered);
-    uint64_t eff = caller.capabilities() & daemon_creds.effective;
-    if (own_thread_group)
-        eff |= (uint64_t{1} << CAP_SYS_PTRACE) & daemon_creds.effective;
+    uint64_t eff = (caller.capabilities() | stand_in) & daemon_creds.effective;
     lowered[0].effective = static_cast<uint32_t>(eff);
     lowered[1].effective = static_cast<uint32_t>(eff >> 32);
     rv = capset_self(lowered);

@@ -19,8 +19,8 @@ constexpr auto E = NodeKind::pid_entry;
 // or refuse without ptrace access, so they are "kernel".
 constexpr std::array pid_entries{
     PidEntry{"task", NodeKind::task_dir, A, P},
-    PidEntry{"fd", E, K, V},
-    PidEntry{"map_files", E, K, V},
+    PidEntry{"fd", E, K, V, true},
+    PidEntry{"map_files", E, K, V, true},
     PidEntry{"fdinfo", E, K, V},
     PidEntry{"ns", E, K, P},
     PidEntry{"net", E, A, S},

@@ -5,8 +5,8 @@ namespace procfsd {
 
 const fuse_lowlevel_ops& procfs_operations()
 {
-    // Operations left out (mkdir, create, unlink, rename, xattrs, locks, ...) get ENOSYS from
-    // libfuse.
+    // Left out: create (the kernel falls back to mknod + open), locks (the kernel keeps them
+    // locally, as for procfs), and what procfs does not do (bmap, fallocate, ioctl on files).
     static const fuse_lowlevel_ops ops = [] {
         fuse_lowlevel_ops o{};
         o.init = fuse_op::init;
@@ -25,6 +25,17 @@ const fuse_lowlevel_ops& procfs_operations()
         o.readdir = fuse_op::readdir;
         o.releasedir = fuse_op::releasedir;
         o.statfs = fuse_op::statfs;
+        o.mkdir = fuse_op::mkdir;
+        o.mknod = fuse_op::mknod;
+        o.symlink = fuse_op::symlink;
+        o.unlink = fuse_op::unlink;
+        o.rmdir = fuse_op::rmdir;
+        o.link = fuse_op::link;
+        o.rename = fuse_op::rename;
+        o.getxattr = fuse_op::getxattr;
+        o.listxattr = fuse_op::listxattr;
+        o.setxattr = fuse_op::setxattr;
+        o.removexattr = fuse_op::removexattr;
         return o;
     }();
     return ops;

@@ -24,6 +24,19 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
 void releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 void statfs(fuse_req_t req, fuse_ino_t ino);
+void mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode);
+void mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev);
+void symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name);
+void unlink(fuse_req_t req, fuse_ino_t parent, const char* name);
+void rmdir(fuse_req_t req, fuse_ino_t parent, const char* name);
+void link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname);
+void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
+            const char* newname, unsigned int flags);
+void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size);
+void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
+              int flags);
+void removexattr(fuse_req_t req, fuse_ino_t ino, const char* name);
 
 } // namespace procfsd::fuse_op
 

@@ -42,7 +42,7 @@ bool visible_pid(const Request& r, std::string_view name)
     auto pid = parse_pid_name(name);
     if (!pid || *pid == r.caller.tgid())
         return true;
-    CredentialScope creds(r.caller, false);
+    CredentialScope creds(r.caller, 0);
     if (creds.status() < 0)
         return false;
     struct stat st{};

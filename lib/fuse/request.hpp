@@ -2,6 +2,7 @@
 #pragma once
 
 #include <fuse_lowlevel.h>
+#include <linux/capability.h>
 
 #include <memory>
 #include <optional>
@@ -41,7 +42,23 @@ public:
     MaybeCredentials(const Caller& caller, bool needed, const Node& target)
     {
         if (needed)
-            scope_.emplace(caller, target.task && target.task->tgid == caller.tgid());
+            scope_.emplace(caller, stand_in_capabilities(caller, target));
+    }
+
+    // What the kernel grants a task on itself, as capabilities for the daemon's stand-in thread:
+    // its own process passes ptrace checks (CAP_SYS_PTRACE) and enters its own fd/ and
+    // map_files/ (CAP_DAC_READ_SEARCH, there only); its own thread may touch its timerslack_ns
+    // (CAP_SYS_NICE).
+    static uint64_t stand_in_capabilities(const Caller& caller, const Node& target)
+    {
+        if (!target.task || target.task->tgid != caller.tgid())
+            return 0;
+        uint64_t caps = uint64_t{1} << CAP_SYS_PTRACE;
+        if (target.entry && target.entry->own_process_enters)
+            caps |= uint64_t{1} << CAP_DAC_READ_SEARCH;
+        if (target.task->tid == caller.tid())
+            caps |= uint64_t{1} << CAP_SYS_NICE;
+        return caps;
     }
     [[nodiscard]] int status() const noexcept { return scope_ ? scope_->status() : 0; }
 

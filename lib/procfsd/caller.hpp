@@ -52,11 +52,12 @@ private:
 // cannot be restored must never serve again, so that aborts.
 class CredentialScope {
 public:
-    // `own_thread_group`: the target belongs to the caller's own process, which the kernel lets
-    // a task inspect whatever its credentials (same_thread_group() in __ptrace_may_access). The
-    // daemon is not in that group, so it stands in with CAP_SYS_PTRACE, which passes the same
-    // ptrace checks and leaves mode-bit checks to the caller's own fsuid, fsgid and groups.
-    CredentialScope(const Caller& caller, bool own_thread_group);
+    // `stand_in`: capabilities added to the caller's for this operation. The kernel lets a task
+    // do some things to itself that it may not do to others (same_thread_group() in
+    // __ptrace_may_access, `p == current` for timerslack_ns, proc_fd_permission); the daemon's
+    // thread is not the caller's, so it stands in with the capability that passes the same check
+    // (see stand_in_capabilities() in fuse/request.hpp). Only those the daemon holds are added.
+    CredentialScope(const Caller& caller, uint64_t stand_in);
     CredentialScope(const CredentialScope&) = delete;
     CredentialScope& operator=(const CredentialScope&) = delete;
     ~CredentialScope();

@@ -23,6 +23,9 @@ struct PidEntry {
     NodeKind kind;      // pid_entry, or task_dir for "task"
     Access access;      // for the entry itself and, for directories, everything below it
     Lifetime children;  // how long entries below it may be cached (directories only)
+    // The process itself may always enter it, whatever its mode (proc_fd_permission: fd/ and
+    // map_files/ of a non-dumpable process are 0500 root, yet its own threads list them).
+    bool own_process_enters = false;
 };
 
 // The entry of a pid or tid directory called `name`; entries the table does not know (a newer
