@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <future>
@@ -45,7 +47,22 @@ dev_t mounted_device(const std::string& path)
 Mount::Mount(std::string mountpoint, MountOptions options, Shared shared)
     : mountpoint_(std::move(mountpoint)), options_(std::move(options)), shared_(shared)
 {
+    // A quarter of the descriptors per mount; the rest serve pidfds and the other mounts.
+    struct rlimit rl{};
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+    max_handles_ = std::max<long>(64, static_cast<long>(rl.rlim_cur / 4));
 }
+
+bool Mount::acquire_handle() noexcept
+{
+    if (open_handles_.fetch_add(1) >= max_handles_) {
+        open_handles_.fetch_sub(1);
+        return false;
+    }
+    return true;
+}
+
+void Mount::release_handle() noexcept { open_handles_.fetch_sub(1); }
 
 Mount::~Mount()
 {
@@ -136,10 +153,10 @@ void Mount::stop()
             return;
         connected_ = false;
     }
-    if (session_)
-        fuse_session_exit(session_);
     // A lazy unmount lets the kernel finish what is in flight, then it sends DESTROY and aborts
-    // the connection, which wakes every worker blocked on /dev/fuse. Unmounting ourselves (not
+    // the connection, which wakes every worker blocked on /dev/fuse and ends the loop. No
+    // fuse_session_exit() before that: workers would drop the requests they read next, which
+    // their callers would see fail with ECONNABORTED. Unmounting ourselves (not
     // fuse_session_unmount) keeps us from unmounting whatever is mounted on the path later.
     if (!ended_ && ::umount2(mountpoint_.c_str(), MNT_DETACH) != 0 && errno != EINVAL &&
         errno != ENOENT)
@@ -193,9 +210,10 @@ double Mount::entry_timeout(const Node& node) const noexcept
     }
     // Pid entries: until the reap invalidates them, when answers are the same for everyone and
     // the kernel reports reaping (else a zombie would stay cached).
-    if (!options_.caller_independent())
+    // An untracked process (no pidfd to spare) is never cached: nothing would invalidate it.
+    if (!options_.caller_independent() || !node.task)
         return 0;
-    if (!shared_.reap_reported && node.task && node.task->exited)
+    if (!shared_.reap_reported && node.task->exited)
         return 0;
     return node.lifetime == Lifetime::process ? options_.entry_timeout : options_.attr_timeout;
 }
@@ -204,7 +222,9 @@ double Mount::attr_timeout(const Node& node) const noexcept
 {
     if (node.restricted || node.lifetime == Lifetime::volatile_)
         return 0;
-    if (node.task && !options_.caller_independent())
+    bool pid_node = node.kind == NodeKind::pid_dir || node.kind == NodeKind::task_dir ||
+                    node.kind == NodeKind::tid_dir || node.kind == NodeKind::pid_entry;
+    if (pid_node && (!node.task || !options_.caller_independent()))
         return 0;
     return options_.attr_timeout;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <cstring>
 #include <string_view>
 
@@ -107,16 +108,22 @@ void lookup(fuse_req_t req, fuse_ino_t parent, const char* name)
     std::shared_ptr<TrackedTask> task = dir->task;
     if (spec.track_tid) {
         auto tracked = r.mount.registry().track(spec.track_tid);
-        if (!tracked.ok()) {
-            // A pid that is not a process is simply not there; anything else (EMFILE) is ours.
-            int err = (tracked.error == ESRCH || tracked.error == ENOENT) ? ENOENT : tracked.error;
-            if (err != ENOENT)
-                spdlog::warn("track pid {} for {}: {}", spec.track_tid, r.mount.mountpoint(),
-                             sys::errno_name(err));
-            fuse_reply_err(req, err);
+        if (tracked.ok()) {
+            task = tracked.value;
+        } else if (tracked.error == EMFILE || tracked.error == ENFILE) {
+            // Out of descriptors for pidfds: serve the process untracked and uncached (zero
+            // timeouts) rather than fail a lookup the kernel would answer.
+            static std::atomic<bool> warned{false};
+            if (!warned.exchange(true))
+                spdlog::warn("track pid {} for {}: {}: serving such processes uncached",
+                             spec.track_tid, r.mount.mountpoint(), sys::errno_name(tracked.error));
+            spec.track_tid = 0;
+            task = nullptr;
+        } else {
+            // A pid that is not a process is simply not there.
+            fuse_reply_err(req, tracked.error == ESRCH ? ENOENT : tracked.error);
             return;
         }
-        task = tracked.value;
     }
 
     Node proto;
@@ -157,7 +164,8 @@ void lookup(fuse_req_t req, fuse_ino_t parent, const char* name)
             return node;
         });
     const Node& node = *remembered.node;
-    if (remembered.created && (node.kind == NodeKind::pid_dir || node.kind == NodeKind::tid_dir))
+    if (remembered.created && node.task &&
+        (node.kind == NodeKind::pid_dir || node.kind == NodeKind::tid_dir))
         r.mount.registry().add_entry(node.task, DirEntryRef{r.mount.weak_from_this(), r.mount.key(),
                                                             parent, node.name, node.ino});
     else if (spec.track_tid && !remembered.created)

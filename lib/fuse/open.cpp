@@ -23,6 +23,11 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
     }
     // O_CREAT, O_EXCL and O_NOCTTY never reach here; O_TRUNC is the kernel's to apply.
     int flags = (fi->flags & (O_ACCMODE | O_TRUNC | O_APPEND | O_NONBLOCK | O_DIRECT)) | O_NOFOLLOW;
+    if (!r.mount.acquire_handle()) {
+        fuse_reply_err(req, EMFILE);
+        return;
+    }
+    HandleGuard handle(r.mount);
     auto file = std::make_unique<OpenFile>();
     file->node = node;
     file->checked = writes || content_is_checked(r.mount, *node);
@@ -56,12 +61,14 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
         return;
     }
     file.release();
+    handle.keep();
 }
 
 void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi)
 {
     Request r(req, Op::release);
     delete &OpenFile::from(fi);
+    r.mount.release_handle();
     r.mount.stats().open_files.fetch_sub(1, std::memory_order_relaxed);
     fuse_reply_err(req, 0);
 }

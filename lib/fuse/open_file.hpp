@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 
+#include "procfsd/mount.hpp"
 #include "procfsd/node.hpp"
 #include "procfsd/unique_fd.hpp"
 
@@ -29,6 +30,24 @@ struct OpenDir {
     std::mutex mu; // guards the fd's position across concurrent readdir requests
 
     static OpenDir& from(fuse_file_info* fi) { return *reinterpret_cast<OpenDir*>(fi->fh); }
+};
+
+// Gives a handle acquired with Mount::acquire_handle() back on every path that does not keep it.
+class HandleGuard {
+public:
+    explicit HandleGuard(Mount& mount) : mount_(mount) {}
+    HandleGuard(const HandleGuard&) = delete;
+    HandleGuard& operator=(const HandleGuard&) = delete;
+    ~HandleGuard()
+    {
+        if (!kept_)
+            mount_.release_handle();
+    }
+    void keep() noexcept { kept_ = true; }
+
+private:
+    Mount& mount_;
+    bool kept_ = false;
 };
 
 } // namespace procfsd

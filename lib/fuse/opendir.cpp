@@ -14,6 +14,11 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
         fuse_reply_err(req, ENOENT);
         return;
     }
+    if (!r.mount.acquire_handle()) {
+        fuse_reply_err(req, EMFILE);
+        return;
+    }
+    HandleGuard handle(r.mount);
     auto dir = std::make_unique<OpenDir>();
     dir->node = node;
     // Listing a world-readable directory outside pid directories is the same for everyone.
@@ -37,14 +42,17 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
         return;
     }
     fi->fh = reinterpret_cast<uint64_t>(dir.get());
-    if (fuse_reply_open(req, fi) == 0)
+    if (fuse_reply_open(req, fi) == 0) {
         dir.release();
+        handle.keep();
+    }
 }
 
 void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi)
 {
     Request r(req, Op::releasedir);
     delete &OpenDir::from(fi);
+    r.mount.release_handle();
     fuse_reply_err(req, 0);
 }
 

@@ -58,6 +58,11 @@ public:
     // Key under which the registry files this mount's entries.
     [[nodiscard]] const void* key() const noexcept { return this; }
 
+    // Open files and directories are bounded per mount, so that a caller that opens without
+    // closing exhausts its own mount's share (EMFILE), never the daemon's descriptors.
+    [[nodiscard]] bool acquire_handle() noexcept;
+    void release_handle() noexcept;
+
     // How long the kernel may cache a node's entry and attributes on this mount.
     [[nodiscard]] double entry_timeout(const Node& node) const noexcept;
     [[nodiscard]] double attr_timeout(const Node& node) const noexcept;
@@ -74,6 +79,8 @@ private:
     dev_t device_ = 0;
     std::thread loop_;
     std::atomic<bool> stopping_{false};
+    std::atomic<long> open_handles_{0};
+    long max_handles_ = 0;
     std::atomic<bool> ended_{false};
     std::mutex notify_mu_; // guards connected_ against notifications racing with stop()
     bool connected_ = false;

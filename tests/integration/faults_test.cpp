@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Faults lose nothing: a mount torn away, the daemon killed or stopped under load, a source that
+// is not there. No other mount loses its service.
+#include <catch2/catch_test_macros.hpp>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "harness.hpp"
+
+using namespace procfsd::test;
+
+namespace {
+
+bool is_mounted(const std::string& path)
+{
+    std::ifstream mounts("/proc/self/mounts");
+    std::string dev, point, type, rest;
+    while (mounts >> dev >> point >> type && std::getline(mounts, rest))
+        if (point == path)
+            return true;
+    return false;
+}
+
+} // namespace
+
+TEST_CASE("one mount unmounted by force, the others keep serving", "[faults]")
+{
+    TestMount m("", {"", ""});
+    int status = -1;
+    run_command("umount -l " + m.mount_path(1), &status);
+    CHECK(status == 0);
+    run_command("fusermount3 -uz " + m.mount_path(2), &status);
+    CHECK(status == 0);
+    CHECK(read_file(m.path("self/status")).has_value());
+    CHECK(list_dir(m.path()).has_value());
+    CHECK(::kill(m.daemon_pid(), 0) == 0);
+    CHECK(m.counter("requests_lookup") > 0);
+}
+
+TEST_CASE("a daemon killed with SIGKILL leaves ENOTCONN; a restart mounts again by itself", "[faults]")
+{
+    TestMount first;
+    std::string dir = first.path();
+    REQUIRE(read_file(dir + "/uptime").has_value());
+    ::kill(first.daemon_pid(), SIGKILL);
+    REQUIRE(wait_until([&] { return lstat_errno(dir + "/uptime") == ENOTCONN; }, 5s));
+    // Same mountpoint, new daemon: it clears its own stale mount first.
+    pid_t daemon = ::fork();
+    if (daemon == 0) {
+        ::execl(procfsd_binary().c_str(), "procfsd", "-f", "--control", "test-restart",
+                "--log-level", "warn", dir.c_str(), nullptr);
+        ::_exit(127);
+    }
+    Child guard(daemon);
+    CHECK(wait_until([&] { return read_file(dir + "/uptime").has_value(); }, 10s));
+    ::kill(daemon, SIGTERM);
+    int status = 0;
+    REQUIRE(::waitpid(daemon, &status, 0) == daemon);
+    guard = Child();
+    CHECK(WIFEXITED(status));
+    CHECK_FALSE(is_mounted(dir));
+}
+
+TEST_CASE("SIGTERM under load: requests finish, then a clean unmount", "[faults]")
+{
+    TestMount m;
+    std::atomic<bool> stop{false};
+    std::atomic<long> ok{0}, odd{0};
+    std::atomic<int> last_odd{0};
+    std::vector<std::thread> readers;
+    for (int t = 0; t < 4; ++t)
+        readers.emplace_back([&] {
+            while (!stop) {
+                auto s = read_file(m.path("self/status"));
+                if (s)
+                    ++ok;
+                else if (errno != ENOTCONN && errno != ENOENT && errno != ENODEV) {
+                    last_odd = errno;
+                    ++odd;
+                }
+            }
+        });
+    REQUIRE(wait_until([&] { return ok > 200; }, 10s));
+    pid_t daemon = m.daemon_pid();
+    auto t0 = std::chrono::steady_clock::now();
+    ::kill(daemon, SIGTERM);
+    int status = 0;
+    bool exited = wait_until([&] { return ::waitpid(daemon, &status, WNOHANG) == daemon; }, 10s);
+    stop = true;
+    for (auto& t : readers)
+        t.join();
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    CHECK(exited);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK_FALSE(is_mounted(m.path()));
+    INFO("stop took " << took.count() << " ms; odd errno " << last_odd.load());
+    CHECK(odd == 0);
+    CHECK(took < 2s);
+}
+
+TEST_CASE("a source that is not there refuses the mount", "[faults]")
+{
+    char tmpl[] = "/tmp/procfsd-test-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl));
+    std::string dir = tmpl;
+    int status = 0;
+    std::string out = run_command(procfsd_binary() + " -f " + dir + " -o source=/nonexistent 2>&1", &status);
+    INFO(out);
+    CHECK(status != 0);
+    CHECK(out.find("/nonexistent") != std::string::npos);
+    CHECK_FALSE(is_mounted(dir));
+    ::rmdir(dir.c_str());
+}
