@@ -72,20 +72,22 @@ sys::Result<std::shared_ptr<TrackedTask>> ProcessRegistry::track(pid_t tid)
     return {task, 0};
 }
 
-void ProcessRegistry::add_entry(const std::shared_ptr<TrackedTask>& task, DirEntryRef ref)
+bool ProcessRegistry::add_entry(const std::shared_ptr<TrackedTask>& task, DirEntryRef ref)
 {
+    // Under mu_, like take_reaped(): an entry is either listed before the watcher takes the
+    // list, or refused here.
     std::lock_guard lock(mu_);
-    if (task->reaped.load()) {
-        return; // the watcher already flushed it; the kernel will forget this entry soon
-    }
+    if (task->reaped.load())
+        return false;
     if (!by_serial_.count(task->serial)) {
         // Untracked because every entry was forgotten; track it again under its serial.
         if (watch_(*task) < 0)
-            return;
+            return false;
         by_serial_[task->serial] = task;
         by_tid_[task->tid] = task;
     }
     task->entries.push_back(std::move(ref));
+    return true;
 }
 
 void ProcessRegistry::drop_if_unused(const std::shared_ptr<TrackedTask>& task)

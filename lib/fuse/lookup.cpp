@@ -165,10 +165,17 @@ void lookup(fuse_req_t req, fuse_ino_t parent, const char* name)
         });
     const Node& node = *remembered.node;
     if (remembered.created && node.task &&
-        (node.kind == NodeKind::pid_dir || node.kind == NodeKind::tid_dir))
-        r.mount.registry().add_entry(node.task, DirEntryRef{r.mount.weak_from_this(), r.mount.key(),
-                                                            parent, node.name, node.ino});
-    else if (spec.track_tid && !remembered.created)
+        (node.kind == NodeKind::pid_dir || node.kind == NodeKind::tid_dir)) {
+        if (!r.mount.registry().add_entry(node.task, DirEntryRef{r.mount.weak_from_this(),
+                                                                 r.mount.key(), parent, node.name,
+                                                                 node.ino})) {
+            // Reaped between the source's answer and now: its flush has run, so this entry
+            // would stay cached with nothing to invalidate it. It is gone, as in the kernel.
+            forget_node(r.mount, node.ino, 1);
+            fuse_reply_err(req, ENOENT);
+            return;
+        }
+    } else if (spec.track_tid && !remembered.created)
         r.mount.registry().drop_if_unused(task);
 
     fuse_entry_param e{};

@@ -71,8 +71,10 @@ public:
     // A lookup that tracked the task failed before adding an entry: untrack it if nothing else
     // holds an entry, so a task with no inodes holds no pidfd.
     void drop_if_unused(const std::shared_ptr<TrackedTask>& task);
-    // Records that a mount's kernel now holds a directory entry for the task.
-    void add_entry(const std::shared_ptr<TrackedTask>& task, DirEntryRef ref);
+    // Records that a mount's kernel now holds a directory entry for the task. False when the task
+    // was reaped meanwhile (its entries were already flushed) or cannot be watched: the entry
+    // must then not be handed to the kernel, since nothing would ever invalidate it.
+    [[nodiscard]] bool add_entry(const std::shared_ptr<TrackedTask>& task, DirEntryRef ref);
     // The kernel forgot that entry; a task left with no entries is no longer tracked.
     void remove_entry(const std::shared_ptr<TrackedTask>& task, const void* mount_key,
                       fuse_ino_t ino);
