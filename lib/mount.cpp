@@ -71,7 +71,7 @@ Mount::~Mount()
         fuse_session_destroy(session_);
 }
 
-int Mount::mount()
+int Mount::mount(const fuse_custom_io* io, int fd)
 {
     // Per-caller options need a procfs instance that applies them (see private_procfs.hpp).
     bool private_instance = options_.hidepid != Hidepid::off || options_.gid.has_value();
@@ -106,9 +106,21 @@ int Mount::mount()
     std::vector<const char*> argv{"procfsd", "-o", fuse_opts.c_str()};
     fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), const_cast<char**>(argv.data()));
     session_ = fuse_session_new(&args, &procfs_operations(), sizeof(fuse_lowlevel_ops), this);
+    // fuse_session_new may have copied the argument vector to add to it: that copy is ours.
+    fuse_opt_free_args(&args);
     if (!session_) {
         spdlog::error("mount {}: cannot create a FUSE session", mountpoint_);
         return -EINVAL;
+    }
+    if (io) {
+        if (fuse_session_custom_io(session_, io, fd) != 0) {
+            fuse_session_destroy(session_);
+            session_ = nullptr;
+            return -EINVAL;
+        }
+        std::lock_guard lock(notify_mu_);
+        connected_ = true;
+        return 0;
     }
     if (fuse_session_mount(session_, mountpoint_.c_str()) != 0) {
         spdlog::error("mount {}: fuse_session_mount failed", mountpoint_);
@@ -158,7 +170,7 @@ void Mount::stop()
     // fuse_session_exit() before that: workers would drop the requests they read next, which
     // their callers would see fail with ECONNABORTED. Unmounting ourselves (not
     // fuse_session_unmount) keeps us from unmounting whatever is mounted on the path later.
-    if (!ended_ && ::umount2(mountpoint_.c_str(), MNT_DETACH) != 0 && errno != EINVAL &&
+    if (!ended_ && device_ && ::umount2(mountpoint_.c_str(), MNT_DETACH) != 0 && errno != EINVAL &&
         errno != ENOENT)
         spdlog::warn("umount {}: {}", mountpoint_, sys::errno_name(errno));
     if (loop_.joinable()) {

@@ -35,7 +35,11 @@ public:
     ~Mount();
 
     // Opens the source and mounts the session. Returns 0 or -errno (with a logged reason).
-    int mount();
+    // With `io`, nothing is mounted: the session talks to that transport on `fd` instead of
+    // the kernel (the fuzz targets drive request handlers this way).
+    int mount(const fuse_custom_io* io = nullptr, int fd = -1);
+    // The session, for a transport given to mount() to feed requests to.
+    [[nodiscard]] fuse_session* session() noexcept { return session_; }
     // Starts the request loop on its own thread.
     void start();
     // Detaches the mount, ends the request loop and releases every inode. Idempotent.
