@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -36,13 +37,13 @@ bool listed_at_root(const Mount& mount, std::string_view name)
 }
 
 // Whether the caller may see the process `name` in a listing of the root: the kernel's
-// has_pid_permissions(HIDEPID_INVISIBLE), asked of the source through a stat as the caller.
-bool visible_pid(const Request& r, std::string_view name)
+// has_pid_permissions(HIDEPID_INVISIBLE), asked of the source through a stat made with the
+// caller's credentials (`creds`, switched once for a whole batch of entries).
+bool visible_pid(const Request& r, std::string_view name, const CredentialScope& creds)
 {
     auto pid = parse_pid_name(name);
     if (!pid || *pid == r.caller.tgid())
         return true;
-    CredentialScope creds(r.caller, 0);
     if (creds.status() < 0)
         return false;
     struct stat st{};
@@ -98,13 +99,16 @@ void readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
         if (n == 0)
             break;
         bool full = false;
+        std::optional<CredentialScope> filter_creds;
+        if (filter_pids)
+            filter_creds.emplace(r.caller, 0);
         for (long pos = 0; pos < n;) {
             auto* d = reinterpret_cast<linux_dirent64*>(batch.data() + pos);
             pos += d->d_reclen;
             std::string_view name(d->name());
             if (is_root && !listed_at_root(r.mount, name))
                 continue;
-            if (filter_pids && !visible_pid(r, name))
+            if (filter_creds && !visible_pid(r, name, *filter_creds))
                 continue;
             struct stat st{};
             st.st_ino = d->d_ino;

@@ -114,22 +114,8 @@ std::string outcome(const std::string& path, Kind kind, bool content)
 // mismatches between /proc and the mount that the child found.
 std::string check_as(uid_t uid, bool ptrace_cap, const std::string& mount, const std::vector<pid_t>& targets)
 {
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        ::close(fds[0]);
-        if (ptrace_cap)
-            ::prctl(PR_SET_KEEPCAPS, 1);
-        if (::setgroups(0, nullptr) != 0 || ::setgid(uid) != 0 || ::setuid(uid) != 0)
-            ::_exit(126);
-        if (ptrace_cap) {
-            __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-            __user_cap_data_struct data[2]{};
-            data[0].effective = data[0].permitted = 1u << CAP_SYS_PTRACE;
-            if (::syscall(SYS_capset, &hdr, data) != 0)
-                ::_exit(125);
-        }
+    Identity who{uid, uid, {}, ptrace_cap ? uint64_t{1} << CAP_SYS_PTRACE : 0};
+    return run_as_capture(who, [&] {
         std::string out;
         std::vector<pid_t> all = targets;
         all.push_back(::getpid()); // (d) its own process
@@ -146,21 +132,8 @@ std::string check_as(uid_t uid, bool ptrace_cap, const std::string& mount, const
                            "\n  procfsd: " + b.substr(0, 120) + "\n";
             }
         }
-        [[maybe_unused]] auto n = ::write(fds[1], out.data(), out.size());
-        ::_exit(0);
-    }
-    ::close(fds[1]);
-    std::string out;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fds[0], buf, sizeof buf)) > 0)
-        out.append(buf, static_cast<size_t>(n));
-    ::close(fds[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    REQUIRE(WIFEXITED(status));
-    REQUIRE(WEXITSTATUS(status) == 0);
-    return out;
+        return out;
+    });
 }
 
 Child spawn_sleeper_as(uid_t uid, bool dumpable)

@@ -56,33 +56,10 @@ std::string observe(const std::string& mount, pid_t pid)
     return out.str();
 }
 
-// Runs `fn` as uid/gid with the given supplementary groups in a child; returns what it wrote.
 std::string as_user(uid_t uid, gid_t gid, std::vector<gid_t> groups,
                     const std::function<std::string()>& fn)
 {
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        ::close(fds[0]);
-        if (::setgroups(groups.size(), groups.data()) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)
-            ::_exit(126);
-        std::string s = fn();
-        [[maybe_unused]] auto n = ::write(fds[1], s.data(), s.size());
-        ::_exit(0);
-    }
-    ::close(fds[1]);
-    std::string out;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fds[0], buf, sizeof buf)) > 0)
-        out.append(buf, static_cast<size_t>(n));
-    ::close(fds[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    REQUIRE(WIFEXITED(status));
-    REQUIRE(WEXITSTATUS(status) == 0);
-    return out;
+    return run_as_capture(Identity{uid, gid, std::move(groups)}, fn);
 }
 
 // A private mount namespace for the test process, so that the kernel procfs instances it mounts

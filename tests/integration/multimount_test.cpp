@@ -18,16 +18,6 @@ using namespace procfsd::test;
 
 namespace {
 
-bool is_mounted(const std::string& path)
-{
-    std::ifstream mounts("/proc/self/mounts");
-    std::string dev, point, type, rest;
-    while (mounts >> dev >> point >> type && std::getline(mounts, rest))
-        if (point == path)
-            return true;
-    return false;
-}
-
 std::string mount_source(const std::string& path)
 {
     std::ifstream mounts("/proc/self/mounts");

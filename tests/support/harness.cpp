@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -25,7 +26,7 @@ namespace procfsd::test {
 
 namespace {
 
-bool is_procfsd_mount(const std::string& path)
+bool is_procfsd_mount_impl(const std::string& path)
 {
     std::ifstream mounts("/proc/self/mounts");
     std::string dev, point, type;
@@ -35,6 +36,8 @@ bool is_procfsd_mount(const std::string& path)
             return true;
     return false;
 }
+
+bool is_procfsd_mount(const std::string& path) { return is_procfsd_mount_impl(path); }
 
 // Waits until the mount answers: INIT done and the root readable.
 bool mount_ready(const std::string& path)
@@ -209,19 +212,29 @@ void Child::kill_and_reap()
 const std::vector<std::string> sleeper_argv{"/bin/sleep", "3600"};
 const std::vector<std::string> sleeper_env{"PROCFSD_TEST=sleeper", "LANG=C", "X=a b c"};
 
-Child spawn_sleeper()
+namespace {
+
+// Starts the sleeper, as `uid` when given, and waits for its exec so that comm and cmdline are
+// the sleeper's.
+Child start_sleeper(std::optional<uid_t> uid)
 {
     pid_t pid = ::fork();
-    if (pid == 0)
+    if (pid == 0) {
+        if (uid && (::setgroups(0, nullptr) != 0 || ::setgid(*uid) != 0 || ::setuid(*uid) != 0))
+            ::_exit(126);
         exec_or_die(sleeper_argv, sleeper_env);
+    }
     Child c(pid);
-    // Wait for the exec, so that comm and cmdline are the sleeper's.
     wait_until([&] {
         auto comm = read_file("/proc/" + std::to_string(pid) + "/comm");
         return comm && *comm == "sleep\n";
     });
     return c;
 }
+
+} // namespace
+
+Child spawn_sleeper() { return start_sleeper(std::nullopt); }
 
 Child spawn_threaded(int threads, std::vector<pid_t>& tids)
 {
@@ -256,21 +269,7 @@ Child spawn_threaded(int threads, std::vector<pid_t>& tids)
     return Child(pid);
 }
 
-Child spawn_as_nobody()
-{
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0)
-            ::_exit(126);
-        exec_or_die(sleeper_argv, sleeper_env);
-    }
-    Child c(pid);
-    wait_until([&] {
-        auto comm = read_file("/proc/" + std::to_string(pid) + "/comm");
-        return comm && *comm == "sleep\n";
-    });
-    return c;
-}
+Child spawn_as_nobody() { return start_sleeper(65534); }
 
 Child spawn_zombie()
 {
@@ -280,6 +279,60 @@ Child spawn_zombie()
     Child c(pid);
     c.wait_exited();
     return c;
+}
+
+bool is_mounted(const std::string& path)
+{
+    std::ifstream mounts("/proc/self/mounts");
+    std::string dev, point, type, rest;
+    while (mounts >> dev >> point >> type && std::getline(mounts, rest))
+        if (point == path)
+            return true;
+    return false;
+}
+
+std::string run_as_capture(const Identity& who, const std::function<std::string()>& fn)
+{
+    int fds[2];
+    if (::pipe(fds) != 0)
+        throw std::runtime_error("pipe");
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::close(fds[0]);
+        if (who.caps)
+            ::prctl(PR_SET_KEEPCAPS, 1);
+        if (::setgroups(who.groups.size(), who.groups.data()) != 0 || ::setgid(who.gid) != 0 ||
+            ::setuid(who.uid) != 0)
+            ::_exit(126);
+        if (who.caps) {
+            __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+            __user_cap_data_struct data[2]{};
+            data[0].effective = data[0].permitted = static_cast<uint32_t>(who.caps);
+            data[1].effective = data[1].permitted = static_cast<uint32_t>(who.caps >> 32);
+            if (::syscall(SYS_capset, &hdr, data) != 0)
+                ::_exit(125);
+        }
+        std::string s = fn();
+        for (size_t off = 0; off < s.size();) {
+            ssize_t n = ::write(fds[1], s.data() + off, s.size() - off);
+            if (n <= 0)
+                break;
+            off += static_cast<size_t>(n);
+        }
+        ::_exit(0);
+    }
+    ::close(fds[1]);
+    std::string out;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fds[0], buf, sizeof buf)) > 0)
+        out.append(buf, static_cast<size_t>(n));
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        out += "\n(child ended with status " + std::to_string(status) + ")";
+    return out;
 }
 
 int run_as(uid_t uid, gid_t gid, const std::function<int()>& fn)

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -83,6 +84,19 @@ Child spawn_zombie();
 // Runs `fn` in a child process that first takes uid/gid 65534 (or the given ids), and returns
 // its exit status (0 = the checks in fn held).
 int run_as(uid_t uid, gid_t gid, const std::function<int()>& fn);
+
+// Who a child becomes: ids, supplementary groups, and capabilities it keeps (a bit mask).
+struct Identity {
+    uid_t uid;
+    gid_t gid;
+    std::vector<gid_t> groups{};
+    uint64_t caps = 0;
+};
+// Runs `fn` in a child that becomes `who`, and returns what `fn` returned (plus a note if the
+// child did not end cleanly).
+std::string run_as_capture(const Identity& who, const std::function<std::string()>& fn);
+// Whether anything is mounted on `path`.
+bool is_mounted(const std::string& path);
 
 // Reads a whole file; nullopt with errno set on failure.
 std::optional<std::string> read_file(const std::string& path);
