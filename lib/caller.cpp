@@ -134,8 +134,21 @@ void Caller::load() const
             groups.remove_prefix(1);
     }
 
-    std::string_view caps = field(text, "CapEff");
-    std::from_chars(caps.data(), caps.data() + caps.size(), caps_, 16);
+}
+
+void Caller::load_capabilities() const
+{
+    if (caps_loaded_)
+        return;
+    caps_loaded_ = true;
+    if (tid_ <= 0)
+        return;
+    // capget() reads another thread's sets in one system call, without parsing its status.
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, tid_};
+    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
+    if (::syscall(SYS_capget, &hdr, data) != 0)
+        return; // gone: no capabilities
+    caps_ = effective_of(data);
     if (caps_ != 0 &&
         user_ns_of("/proc/" + std::to_string(tid_) + "/ns/user") != daemon_creds.user_ns)
         caps_ = 0;
@@ -155,7 +168,7 @@ const std::vector<gid_t>& Caller::groups() const
 
 uint64_t Caller::capabilities() const
 {
-    load();
+    load_capabilities();
     return caps_;
 }
 

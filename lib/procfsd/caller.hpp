@@ -10,8 +10,9 @@
 namespace procfsd {
 
 // Who sent a FUSE request: what the request header carries (fsuid, fsgid, thread id in the
-// mount's pid namespace) plus what it does not carry and the kernel would use: the thread group,
-// supplementary groups and effective capabilities, read from /proc/<tid>/status on first use.
+// mount's pid namespace) plus what it does not carry and the kernel would use: the thread group
+// and supplementary groups (from /proc/<tid>/status) and effective capabilities (capget), each
+// read on first use and only then, so that a request that needs none of them costs nothing.
 class Caller {
 public:
     Caller(uid_t fsuid, gid_t fsgid, pid_t tid) : fsuid_(fsuid), fsgid_(fsgid), tid_(tid) {}
@@ -33,7 +34,8 @@ public:
     [[nodiscard]] bool as_privileged_as_daemon() const;
 
 private:
-    void load() const;
+    void load() const;              // tgid and groups, from /proc/<tid>/status
+    void load_capabilities() const; // effective capabilities, from capget()
 
     uid_t fsuid_;
     gid_t fsgid_;
@@ -41,6 +43,7 @@ private:
     mutable bool loaded_ = false;
     mutable pid_t tgid_ = 0;
     mutable std::vector<gid_t> groups_;
+    mutable bool caps_loaded_ = false;
     mutable uint64_t caps_ = 0;
 };
 
