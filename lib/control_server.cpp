@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mount.h>
@@ -41,6 +42,7 @@ std::string ControlServer::socket_name(dev_t device)
 
 ControlServer::ControlServer(Handler handler) : handler_(std::move(handler))
 {
+    spare_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
     wakeup_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     struct epoll_event ev{};
@@ -129,6 +131,18 @@ void ControlServer::run()
 void ControlServer::serve_client(int listener)
 {
     UniqueFd client(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+    if (!client && (errno == EMFILE || errno == ENFILE)) {
+        // Out of descriptors: give up the spare one to take the connection off the queue and
+        // refuse it, or the listener stays readable and the loop spins with the client waiting.
+        spare_.reset();
+        client.reset(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+        const char full[] = "error: the daemon is out of file descriptors\n";
+        if (client)
+            [[maybe_unused]] auto w = ::write(client.get(), full, sizeof full - 1);
+        client.reset();
+        spare_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        return;
+    }
     if (!client)
         return;
     struct ucred cred{};
@@ -175,6 +189,9 @@ int control_client(const std::string& mountpoint, const std::string& name, const
                      std::string(sys::errno_name(errno)).c_str());
         return 1;
     }
+    // A daemon that cannot answer must not hang its client.
+    struct timeval tv{30, 0};
+    ::setsockopt(sock.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     std::string line = command + "\n";
     if (::write(sock.get(), line.data(), line.size()) < 0)
         return 1;

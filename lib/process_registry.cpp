@@ -2,6 +2,7 @@
 #include "procfsd/process_registry.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -26,6 +27,19 @@ pid_t thread_group_of(pid_t tid)
 
 } // namespace
 
+ProcessRegistry::ProcessRegistry(WatchFn watch, UnwatchFn unwatch)
+    : watch_(std::move(watch)), unwatch_(std::move(unwatch))
+{
+}
+
+size_t ProcessRegistry::pidfd_budget()
+{
+    // Read when needed: the daemon raises its limit after the registry exists.
+    struct rlimit rl{};
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+    return std::max<size_t>(64, static_cast<size_t>(rl.rlim_cur) / 4 * 3);
+}
+
 sys::Result<std::shared_ptr<TrackedTask>> ProcessRegistry::track(pid_t tid)
 {
     {
@@ -33,6 +47,8 @@ sys::Result<std::shared_ptr<TrackedTask>> ProcessRegistry::track(pid_t tid)
         auto it = by_tid_.find(tid);
         if (it != by_tid_.end() && it->second->alive())
             return {it->second, 0};
+        if (by_serial_.size() >= pidfd_budget())
+            return {nullptr, EMFILE};
     }
 
     // A leader is watched as a process (reaped when the whole group is); any other thread with

@@ -44,6 +44,7 @@ private:
     Handler handler_;
     UniqueFd epoll_;
     UniqueFd wakeup_;
+    UniqueFd spare_; // given up to refuse a client when out of descriptors
     std::mutex mu_; // guards listeners_
     std::map<dev_t, UniqueFd> listeners_;
     std::vector<UniqueFd> named_;

@@ -59,10 +59,7 @@ public:
     using WatchFn = std::function<int(TrackedTask&)>;
     using UnwatchFn = std::function<void(TrackedTask&)>;
 
-    ProcessRegistry(WatchFn watch, UnwatchFn unwatch)
-        : watch_(std::move(watch)), unwatch_(std::move(unwatch))
-    {
-    }
+    ProcessRegistry(WatchFn watch, UnwatchFn unwatch);
 
     // The tracked task for `tid`, tracking it now if needed. `tid` may be a thread-group leader
     // or any thread. Fails with ESRCH/ENOENT when it does not exist, EMFILE when out of fds.
@@ -104,6 +101,9 @@ private:
     std::unordered_map<pid_t, std::shared_ptr<TrackedTask>> by_tid_;
     std::unordered_map<uint64_t, std::shared_ptr<TrackedTask>> by_serial_;
     uint64_t next_serial_ = 1;
+    // At most this many pidfds, so that opens, sessions and the control socket keep descriptors
+    // (three quarters of RLIMIT_NOFILE); past it, processes are served untracked (EMFILE).
+    static size_t pidfd_budget();
 };
 
 } // namespace procfsd
