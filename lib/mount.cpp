@@ -184,6 +184,10 @@ void Mount::stop()
         }
         done.wait();
     }
+    // The connection is dead now (the loop ends only then), so this no longer unmounts
+    // anything: it closes /dev/fuse and frees what fuse_session_mount() allocated.
+    if (session_)
+        fuse_session_unmount(session_);
     release_all_nodes();
     spdlog::info("unmounted {}", mountpoint_);
 }
