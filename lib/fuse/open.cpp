@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include "fuse/open_file.hpp"
+#include "fuse/own_process.hpp"
 #include "fuse/operations.hpp"
 #include "fuse/request.hpp"
 #include "procfsd/sys.hpp"
@@ -23,6 +24,10 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
     }
     // O_CREAT, O_EXCL and O_NOCTTY never reach here; O_TRUNC is the kernel's to apply.
     int flags = (fi->flags & (O_ACCMODE | O_TRUNC | O_APPEND | O_NONBLOCK | O_DIRECT)) | O_NOFOLLOW;
+    if (int rv = daemon_ptrace_check(r, *node); rv < 0) {
+        fuse_reply_err(req, -rv);
+        return;
+    }
     if (!r.mount.acquire_handle()) {
         fuse_reply_err(req, EMFILE);
         return;
@@ -48,6 +53,8 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
         fuse_reply_err(req, -rv);
         return;
     }
+    if (shielded_daemon_node(r, *node))
+        file->content = daemon_unpermitted_content(*node, r.mount.source_fd());
     // Procfs files report size 0: without direct_io the kernel would read nothing. No FLUSH on
     // close: there is nothing to flush, and it saves a round trip per close.
     fi->direct_io = 1;

@@ -5,6 +5,8 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 
 #include "procfsd/mount.hpp"
 #include "procfsd/node.hpp"
@@ -18,6 +20,9 @@ struct OpenFile {
     UniqueFd fd;
     std::shared_ptr<Node> node;
     bool checked = false; // reads and writes run as the caller (checks at every read)
+    // What the kernel would give this reader instead of the source's content (the daemon's own
+    // stat and wchan to a reader without ptrace access; see own_process.hpp).
+    std::optional<std::string> content;
 
     static OpenFile& from(fuse_file_info* fi) { return *reinterpret_cast<OpenFile*>(fi->fh); }
 };

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "fuse/open_file.hpp"
+#include "fuse/own_process.hpp"
 #include "fuse/operations.hpp"
 #include "fuse/request.hpp"
 #include "procfsd/sys.hpp"
@@ -12,6 +13,10 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
     auto node = r.node(ino);
     if (!node) {
         fuse_reply_err(req, ENOENT);
+        return;
+    }
+    if (int rv = daemon_ptrace_check(r, *node); rv < 0) {
+        fuse_reply_err(req, -rv);
         return;
     }
     if (!r.mount.acquire_handle()) {

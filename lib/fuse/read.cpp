@@ -21,6 +21,11 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi
         fuse_reply_err(req, EINVAL);
         return;
     }
+    if (file.content) {
+        size_t from = std::min(static_cast<size_t>(off), file.content->size());
+        fuse_reply_buf(req, file.content->data() + from, std::min(size, file.content->size() - from));
+        return;
+    }
     thread_local std::vector<char> buf;
     size = std::min(size, max_read_size);
     if (buf.size() < size)

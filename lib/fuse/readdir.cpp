@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fuse/open_file.hpp"
+#include "fuse/own_process.hpp"
 #include "fuse/operations.hpp"
 #include "fuse/request.hpp"
 #include "procfsd/pid_name.hpp"
@@ -44,6 +45,9 @@ bool visible_pid(const Request& r, std::string_view name, const CredentialScope&
     auto pid = parse_pid_name(name);
     if (!pid || *pid == r.caller.tgid())
         return true;
+    static const pid_t daemon = ::getpid();
+    if (*pid == daemon)
+        return daemon_pid_listed(r);
     if (creds.status() < 0)
         return false;
     struct stat st{};

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "fuse/operations.hpp"
+#include "fuse/own_process.hpp"
 #include "fuse/request.hpp"
 #include "procfsd/sys.hpp"
 
@@ -35,6 +36,8 @@ void readlink(fuse_req_t req, fuse_ino_t ino)
     int rv = 0;
     if (node->kind == NodeKind::self_link || node->kind == NodeKind::thread_self) {
         rv = caller_link(r, node->kind, text);
+    } else if (rv = daemon_ptrace_check(r, *node); rv < 0) {
+        // The daemon's own links, to a caller that may not ptrace it.
     } else {
         // Magic links (exe, cwd, fd/N, ns/*) can only be given as their text through FUSE.
         MaybeCredentials creds(r.caller, content_is_checked(r.mount, *node), *node);

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "fuse/request.hpp"
 
+#include "fuse/own_process.hpp"
 #include "procfsd/sys.hpp"
 
 namespace procfsd {
 
 int source_attr(const Request& r, const Node& node, struct stat* st)
 {
+    if (int rv = daemon_hidepid_check(r, node); rv < 0)
+        return rv;
     MaybeCredentials creds(r.caller, lookup_is_checked(r.mount, node), node);
     if (int rv = creds.status(); rv < 0)
         return rv;

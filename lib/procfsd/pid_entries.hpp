@@ -26,6 +26,10 @@ struct PidEntry {
     // The process itself may always enter it, whatever its mode (proc_fd_permission: fd/ and
     // map_files/ of a non-dumpable process are 0500 root, yet its own threads list them).
     bool own_process_enters = false;
+    // The kernel refuses it (EACCES) to a caller that may not ptrace the process (mm_access,
+    // proc_fd_access_allowed, proc_ns_get_link, proc_fdinfo_permission): checked by hand for
+    // the daemon's own process, where the kernel's check would see a thread of the same group.
+    bool ptrace_gated = false;
 };
 
 // The entry of a pid or tid directory called `name`; entries the table does not know (a newer

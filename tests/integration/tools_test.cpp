@@ -858,15 +858,13 @@ TEST_CASE("lsof -p shows the same descriptors and mappings", "[tools][lsof]")
     CHECK(pid_set(mt.out) == pid_set(nt.out));
 }
 
-// A procfsd defect, not a FUSE limit, so [!mayfail] until lib/ is fixed: the daemon's worker
-// threads belong to the daemon's thread group, and the kernel's __ptrace_may_access() lets a
-// task inspect its own thread group whatever its credentials (same_thread_group()). So the
-// caller credentials CredentialScope switches to do not count when the target is the daemon's
-// own process: any user gets /proc/<daemon>/maps, smaps, wchan, stat's address fields and the
-// cwd, exe and root links, which the kernel refuses (or zeroes) for anyone who may not ptrace
-// a root process, and hidepid=invisible shows the daemon to everyone.
+// The daemon's worker threads belong to the daemon's thread group, and the kernel's
+// __ptrace_may_access() lets a task inspect its own thread group whatever its credentials
+// (same_thread_group()); switched caller credentials alone would give any user the daemon's
+// maps, smaps, wchan, stat's address fields and cwd/exe/root links, and show it on
+// hidepid=invisible mounts. lib/fuse/own_process.cpp applies the kernel's rule for that process.
 TEST_CASE("tools run by another user see procfsd's own process as the kernel shows it",
-          "[tools][pwdx][pmap][ps][!mayfail]")
+          "[tools][pwdx][pmap][ps]")
 {
     TestMount m("", {"hidepid=invisible"});
     const std::string daemon = std::to_string(m.daemon_pid());

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "fuse/own_process.hpp"
+
+#include <unistd.h>
+
+#include <sstream>
+#include <vector>
+
+#include "procfsd/sys.hpp"
+
+namespace procfsd {
+
+namespace {
+
+bool caller_may_ptrace_daemon(const Caller& caller)
+{
+    return (caller.fsuid() == 0 && caller.fsgid() == 0) ||
+           (caller.capabilities() & (uint64_t{1} << CAP_SYS_PTRACE)) != 0;
+}
+
+bool is_daemon(const Node& node)
+{
+    static const pid_t self = ::getpid();
+    return node.task && node.task->tgid == self;
+}
+
+// has_pid_permissions() for the daemon's process and this caller; `min` as in the kernel.
+bool hidepid_allows(const Request& r, Hidepid min)
+{
+    const auto& o = r.mount.options();
+    if (o.hidepid == Hidepid::ptraceable)
+        return caller_may_ptrace_daemon(r.caller);
+    if (static_cast<int>(o.hidepid) < static_cast<int>(min))
+        return true;
+    if (o.gid && r.caller.in_group(*o.gid))
+        return true;
+    return caller_may_ptrace_daemon(r.caller);
+}
+
+} // namespace
+
+bool shielded_daemon_node(const Request& r, const Node& node)
+{
+    return is_daemon(node) && !caller_may_ptrace_daemon(r.caller);
+}
+
+int daemon_hidepid_check(const Request& r, const Node& node)
+{
+    if (!is_daemon(node) || r.mount.options().hidepid == Hidepid::off)
+        return 0;
+    // getattr of /proc/<pid> hides it from hidepid>=invisible (pid_getattr); entering it is
+    // refused from noaccess up (proc_pid_permission), with ENOENT when invisible.
+    if (!hidepid_allows(r, Hidepid::invisible))
+        return -ENOENT;
+    if (node.kind != NodeKind::pid_dir && !hidepid_allows(r, Hidepid::noaccess))
+        return -EPERM;
+    return 0;
+}
+
+bool daemon_pid_listed(const Request& r) { return hidepid_allows(r, Hidepid::invisible); }
+
+int daemon_ptrace_check(const Request& r, const Node& node)
+{
+    if (node.entry && node.entry->ptrace_gated && shielded_daemon_node(r, node))
+        return -EACCES;
+    return 0;
+}
+
+std::optional<std::string> daemon_unpermitted_content(const Node& node, int source_fd)
+{
+    if (!node.entry || node.kind != NodeKind::pid_entry)
+        return std::nullopt;
+    if (node.entry->name == "wchan")
+        return std::string("0");
+    if (node.entry->name == "stat") {
+        auto text = sys::read_small_file(source_fd, node.path.c_str());
+        if (text.ok())
+            return zero_unpermitted_stat(text.value);
+    }
+    return std::nullopt;
+}
+
+std::string zero_unpermitted_stat(std::string_view stat)
+{
+    // Fields after "pid (comm)" are numbered from 3; comm may hold spaces and parentheses.
+    auto close = stat.rfind(')');
+    if (close == std::string_view::npos)
+        return std::string(stat);
+    std::string head(stat.substr(0, close + 1));
+    std::istringstream in(std::string(stat.substr(close + 1)));
+    std::vector<std::string> fields;
+    std::string f;
+    while (in >> f)
+        fields.push_back(f);
+    auto set = [&](size_t field, const char* value) {
+        if (field >= 3 && field - 3 < fields.size())
+            fields[field - 3] = value;
+    };
+    // startcode and endcode read 1 (the process has an mm), startstack, kstkesp, kstkeip and
+    // wchan 0; start_data .. env_end and exit_code 0.
+    set(26, "1");
+    set(27, "1");
+    for (size_t i : {28, 29, 30, 35, 45, 46, 47, 48, 49, 50, 51, 52})
+        set(i, "0");
+    std::string out = head;
+    for (auto& x : fields)
+        out += " " + x;
+    out += "\n";
+    return out;
+}
+
+} // namespace procfsd

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+// The daemon's own process, seen through one of its mounts. The kernel lets every thread of a
+// process ptrace-inspect its own thread group (same_thread_group() in __ptrace_may_access), and
+// the worker threads are in the daemon's: reading the daemon's entries with a caller's
+// credentials would pass checks the kernel applies to that caller. So for that one process the
+// kernel's rule is applied here: who may ptrace it (its uids and gids are all 0: fsuid and fsgid
+// 0, or CAP_SYS_PTRACE) and what the kernel gives everyone else.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "fuse/request.hpp"
+
+namespace procfsd {
+
+// True when `node` is the daemon's own process (or below it) and the caller may not ptrace it.
+bool shielded_daemon_node(const Request& r, const Node& node);
+
+// For lookup and getattr: the hidepid= answer for the daemon's own process (0, -ENOENT or
+// -EPERM), as has_pid_permissions() would give the caller.
+int daemon_hidepid_check(const Request& r, const Node& node);
+// Whether the root listing shows the daemon's pid to this caller.
+bool daemon_pid_listed(const Request& r);
+
+// For opens, listings and links: -EACCES where the kernel's ptrace check would refuse.
+int daemon_ptrace_check(const Request& r, const Node& node);
+
+// Content the kernel gives a reader without ptrace access (wchan: "0"; stat: the address and
+// exit fields zeroed, as do_task_stat() does), when it differs from what the daemon reads.
+std::optional<std::string> daemon_unpermitted_content(const Node& node, int source_fd);
+
+// stat with the fields do_task_stat() hides from a reader without ptrace access.
+std::string zero_unpermitted_stat(std::string_view stat);
+
+} // namespace procfsd
