@@ -50,19 +50,36 @@ Mount::Mount(std::string mountpoint, MountOptions options, Shared shared)
     // A quarter of the descriptors per mount; the rest serve pidfds and the other mounts.
     struct rlimit rl{};
     ::getrlimit(RLIMIT_NOFILE, &rl);
-    max_handles_ = std::max<long>(64, static_cast<long>(rl.rlim_cur / 4));
+    max_handles_ = std::max<size_t>(64, static_cast<size_t>(rl.rlim_cur / 4));
 }
 
-bool Mount::acquire_handle() noexcept
+uint64_t Mount::add_handle(std::shared_ptr<void> object)
 {
-    if (open_handles_.fetch_add(1) >= max_handles_) {
-        open_handles_.fetch_sub(1);
-        return false;
-    }
-    return true;
+    std::lock_guard lock(handles_mu_);
+    if (handles_.size() >= max_handles_)
+        return 0;
+    uint64_t id = next_handle_++;
+    handles_.emplace(id, std::move(object));
+    return id;
 }
 
-void Mount::release_handle() noexcept { open_handles_.fetch_sub(1); }
+std::shared_ptr<void> Mount::handle(uint64_t id) const
+{
+    std::lock_guard lock(handles_mu_);
+    auto it = handles_.find(id);
+    return it == handles_.end() ? nullptr : it->second;
+}
+
+void Mount::remove_handle(uint64_t id)
+{
+    std::shared_ptr<void> dropped; // destroyed outside the lock (closes a descriptor)
+    std::lock_guard lock(handles_mu_);
+    auto it = handles_.find(id);
+    if (it != handles_.end()) {
+        dropped = std::move(it->second);
+        handles_.erase(it);
+    }
+}
 
 Mount::~Mount()
 {
@@ -194,6 +211,11 @@ void Mount::stop()
 
 void Mount::release_all_nodes()
 {
+    {
+        // No RELEASE comes for files still open when the connection died.
+        std::lock_guard lock(handles_mu_);
+        handles_.clear();
+    }
     // At unmount the kernel's lookup counts drop to zero without FORGETs.
     shared_.registry.remove_mount(key());
     nodes_.clear();

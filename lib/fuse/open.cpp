@@ -28,12 +28,7 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
         fuse_reply_err(req, -rv);
         return;
     }
-    if (!r.mount.acquire_handle()) {
-        fuse_reply_err(req, EMFILE);
-        return;
-    }
-    HandleGuard handle(r.mount);
-    auto file = std::make_unique<OpenFile>();
+    auto file = std::make_shared<OpenFile>();
     file->node = node;
     file->checked = writes || content_is_checked(r.mount, *node);
     {
@@ -60,22 +55,23 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
     fi->direct_io = 1;
     fi->noflush = 1;
     fi->keep_cache = 0;
-    fi->fh = reinterpret_cast<uint64_t>(file.get());
+    fi->fh = r.mount.add_handle(file);
+    if (fi->fh == 0) {
+        fuse_reply_err(req, EMFILE);
+        return;
+    }
     r.mount.stats().open_files.fetch_add(1, std::memory_order_relaxed);
     if (fuse_reply_open(req, fi) == -ENOENT) {
         // Interrupted: no RELEASE will come for this handle.
+        r.mount.remove_handle(fi->fh);
         r.mount.stats().open_files.fetch_sub(1, std::memory_order_relaxed);
-        return;
     }
-    file.release();
-    handle.keep();
 }
 
 void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi)
 {
     Request r(req, Op::release);
-    delete &OpenFile::from(fi);
-    r.mount.release_handle();
+    r.mount.remove_handle(fi->fh);
     r.mount.stats().open_files.fetch_sub(1, std::memory_order_relaxed);
     fuse_reply_err(req, 0);
 }

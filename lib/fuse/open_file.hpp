@@ -24,7 +24,11 @@ struct OpenFile {
     // stat and wchan to a reader without ptrace access; see own_process.hpp).
     std::optional<std::string> content;
 
-    static OpenFile& from(fuse_file_info* fi) { return *reinterpret_cast<OpenFile*>(fi->fh); }
+    // The open file behind a request's handle; null if it is not (or no longer) open.
+    static std::shared_ptr<OpenFile> from(Mount& mount, const fuse_file_info* fi)
+    {
+        return std::static_pointer_cast<OpenFile>(mount.handle(fi->fh));
+    }
 };
 
 // One FUSE opendir: the source directory, positioned per request at the kernel's offsets.
@@ -34,25 +38,10 @@ struct OpenDir {
     bool checked = false;
     std::mutex mu; // guards the fd's position across concurrent readdir requests
 
-    static OpenDir& from(fuse_file_info* fi) { return *reinterpret_cast<OpenDir*>(fi->fh); }
-};
-
-// Gives a handle acquired with Mount::acquire_handle() back on every path that does not keep it.
-class HandleGuard {
-public:
-    explicit HandleGuard(Mount& mount) : mount_(mount) {}
-    HandleGuard(const HandleGuard&) = delete;
-    HandleGuard& operator=(const HandleGuard&) = delete;
-    ~HandleGuard()
+    static std::shared_ptr<OpenDir> from(Mount& mount, const fuse_file_info* fi)
     {
-        if (!kept_)
-            mount_.release_handle();
+        return std::static_pointer_cast<OpenDir>(mount.handle(fi->fh));
     }
-    void keep() noexcept { kept_ = true; }
-
-private:
-    Mount& mount_;
-    bool kept_ = false;
 };
 
 } // namespace procfsd

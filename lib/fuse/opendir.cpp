@@ -19,12 +19,7 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
         fuse_reply_err(req, -rv);
         return;
     }
-    if (!r.mount.acquire_handle()) {
-        fuse_reply_err(req, EMFILE);
-        return;
-    }
-    HandleGuard handle(r.mount);
-    auto dir = std::make_unique<OpenDir>();
+    auto dir = std::make_shared<OpenDir>();
     dir->node = node;
     // Listing a world-readable directory outside pid directories is the same for everyone.
     dir->checked = lookup_is_checked(r.mount, *node) ||
@@ -46,18 +41,19 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
         fuse_reply_err(req, -rv);
         return;
     }
-    fi->fh = reinterpret_cast<uint64_t>(dir.get());
-    if (fuse_reply_open(req, fi) == 0) {
-        dir.release();
-        handle.keep();
+    fi->fh = r.mount.add_handle(dir);
+    if (fi->fh == 0) {
+        fuse_reply_err(req, EMFILE);
+        return;
     }
+    if (fuse_reply_open(req, fi) != 0)
+        r.mount.remove_handle(fi->fh); // interrupted: no RELEASEDIR will come
 }
 
 void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi)
 {
     Request r(req, Op::releasedir);
-    delete &OpenDir::from(fi);
-    r.mount.release_handle();
+    r.mount.remove_handle(fi->fh);
     fuse_reply_err(req, 0);
 }
 

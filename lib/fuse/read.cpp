@@ -16,7 +16,12 @@ constexpr size_t max_read_size = 4u << 20;
 void read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi)
 {
     Request r(req, Op::read);
-    auto& file = OpenFile::from(fi);
+    auto handle = OpenFile::from(r.mount, fi);
+    if (!handle) {
+        fuse_reply_err(req, EBADF);
+        return;
+    }
+    auto& file = *handle;
     if (off < 0) {
         fuse_reply_err(req, EINVAL);
         return;
@@ -48,7 +53,12 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi
 void write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off, fuse_file_info* fi)
 {
     Request r(req, Op::write);
-    auto& file = OpenFile::from(fi);
+    auto handle = OpenFile::from(r.mount, fi);
+    if (!handle) {
+        fuse_reply_err(req, EBADF);
+        return;
+    }
+    auto& file = *handle;
     MaybeCredentials creds(r.caller, true, *file.node);
     if (int rv = creds.status(); rv < 0) {
         fuse_reply_err(req, -rv);

@@ -63,7 +63,12 @@ bool visible_pid(const Request& r, std::string_view name, const CredentialScope&
 void readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi)
 {
     Request r(req, Op::readdir);
-    auto& dir = OpenDir::from(fi);
+    auto handle = OpenDir::from(r.mount, fi);
+    if (!handle) {
+        fuse_reply_err(req, EBADF);
+        return;
+    }
+    auto& dir = *handle;
     std::lock_guard lock(dir.mu);
 
     if (int rv = check_alive(*dir.node); rv < 0) {

@@ -12,7 +12,7 @@ namespace {
 
 // Applies one attribute change to the source as the caller, so that the kernel's procfs answers
 // (chmod is always EPERM there, truncation of a writable file is allowed, ...).
-int apply(const Request& r, const Node& node, const struct stat* attr, int to_set, fuse_file_info* fi)
+int apply(Request& r, const Node& node, const struct stat* attr, int to_set, fuse_file_info* fi)
 {
     int src = r.mount.source_fd();
     const char* path = node.path.c_str();
@@ -26,8 +26,8 @@ int apply(const Request& r, const Node& node, const struct stat* attr, int to_se
             return -errno;
     }
     if (to_set & FUSE_SET_ATTR_SIZE) {
-        if (fi) {
-            if (::ftruncate(OpenFile::from(fi).fd.get(), attr->st_size) != 0)
+        if (auto open = fi ? OpenFile::from(r.mount, fi) : nullptr) {
+            if (::ftruncate(open->fd.get(), attr->st_size) != 0)
                 return -errno;
         } else {
             auto file = sys::openat(src, path, O_WRONLY | O_NOFOLLOW);

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "procfsd/mount_options.hpp"
 #include "procfsd/node_table.hpp"
@@ -62,10 +63,15 @@ public:
     // Key under which the registry files this mount's entries.
     [[nodiscard]] const void* key() const noexcept { return this; }
 
-    // Open files and directories are bounded per mount, so that a caller that opens without
-    // closing exhausts its own mount's share (EMFILE), never the daemon's descriptors.
-    [[nodiscard]] bool acquire_handle() noexcept;
-    void release_handle() noexcept;
+    // The mount owns its open files and directories, by FUSE handle id. A request holds a
+    // handle's object for as long as it runs, so that a RELEASE racing with an interrupted READ
+    // cannot free it under the reader; what is still open when the connection dies (no RELEASE
+    // comes then) is freed with the mount. Bounded per mount, so that a caller that opens
+    // without closing exhausts its own mount's share (EMFILE), never the daemon's descriptors.
+    // Returns the new handle id, or 0 when the mount is at its bound.
+    [[nodiscard]] uint64_t add_handle(std::shared_ptr<void> object);
+    [[nodiscard]] std::shared_ptr<void> handle(uint64_t id) const;
+    void remove_handle(uint64_t id);
 
     // How long the kernel may cache a node's entry and attributes on this mount.
     [[nodiscard]] double entry_timeout(const Node& node) const noexcept;
@@ -83,8 +89,10 @@ private:
     dev_t device_ = 0;
     std::thread loop_;
     std::atomic<bool> stopping_{false};
-    std::atomic<long> open_handles_{0};
-    long max_handles_ = 0;
+    mutable std::mutex handles_mu_; // guards handles_ and next_handle_
+    std::unordered_map<uint64_t, std::shared_ptr<void>> handles_;
+    uint64_t next_handle_ = 1;
+    size_t max_handles_ = 0;
     std::atomic<bool> ended_{false};
     std::mutex notify_mu_; // guards connected_ against notifications racing with stop()
     bool connected_ = false;
