@@ -41,7 +41,9 @@ public:
     // `target`: the node operated on, whose process may be the caller's own.
     MaybeCredentials(const Caller& caller, bool needed, const Node& target)
     {
-        if (needed)
+        // A caller as privileged as the daemon needs no switch, nor what deciding one costs
+        // (its thread group, read from its status).
+        if (needed && !caller.as_privileged_as_daemon())
             scope_.emplace(caller, stand_in_capabilities(caller, target));
     }
 
