@@ -260,9 +260,7 @@ double Mount::attr_timeout(const Node& node) const noexcept
 {
     if (node.restricted || node.lifetime == Lifetime::volatile_)
         return 0;
-    bool pid_node = node.kind == NodeKind::pid_dir || node.kind == NodeKind::task_dir ||
-                    node.kind == NodeKind::tid_dir || node.kind == NodeKind::pid_entry;
-    if (pid_node && (!node.task || !options_.caller_independent()))
+    if (is_pid_node(node.kind) && (!node.task || !options_.caller_independent()))
         return 0;
     return options_.attr_timeout;
 }

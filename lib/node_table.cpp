@@ -3,6 +3,13 @@
 
 namespace procfsd {
 
+std::string child_path(const Node& dir, std::string_view name)
+{
+    std::string p = dir.kind == NodeKind::root ? std::string() : dir.path + "/";
+    p += name;
+    return p;
+}
+
 NodeTable::NodeTable()
 {
     auto root = std::make_shared<Node>();

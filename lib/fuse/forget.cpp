@@ -7,8 +7,7 @@ namespace procfsd {
 void forget_node(Mount& mount, fuse_ino_t ino, uint64_t nlookup)
 {
     auto dropped = mount.nodes().forget(ino, nlookup);
-    if (dropped && dropped->task &&
-        (dropped->kind == NodeKind::pid_dir || dropped->kind == NodeKind::tid_dir))
+    if (dropped && dropped->task && is_listed_directory(dropped->kind))
         mount.registry().remove_entry(dropped->task, mount.key(), dropped->ino);
 }
 

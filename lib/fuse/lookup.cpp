@@ -22,16 +22,6 @@ struct ChildSpec {
     pid_t track_tid = 0; // a pid or tid directory: the task to track
 };
 
-std::string child_path(const Node& dir, std::string_view name)
-{
-    if (dir.kind == NodeKind::root)
-        return std::string(name);
-    std::string p = dir.path;
-    p += '/';
-    p += name;
-    return p;
-}
-
 // Per parent kind, what a child name means; ENOENT for names that cannot exist there.
 int classify(const Mount& mount, const Node& dir, std::string_view name, ChildSpec& out)
 {
@@ -165,7 +155,7 @@ void lookup(fuse_req_t req, fuse_ino_t parent, const char* name)
         });
     const Node& node = *remembered.node;
     if (remembered.created && node.task &&
-        (node.kind == NodeKind::pid_dir || node.kind == NodeKind::tid_dir)) {
+        is_listed_directory(node.kind)) {
         if (!r.mount.registry().add_entry(node.task, DirEntryRef{r.mount.weak_from_this(),
                                                                  r.mount.key(), parent, node.name,
                                                                  node.ino})) {

@@ -16,11 +16,6 @@ namespace procfsd::fuse_op {
 
 namespace {
 
-std::string child_path(const Node& dir, const char* name)
-{
-    return dir.kind == NodeKind::root ? std::string(name) : dir.path + "/" + name;
-}
-
 // Runs `op` on the source as the caller below directory `parent`; replies the kernel's errno.
 // Should procfs ever accept one of these, the daemon cannot describe the new inode: EPERM.
 void forward(const Request& r, fuse_ino_t parent, const std::function<int(int, const Node&)>& op)

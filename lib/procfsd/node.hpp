@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace procfsd {
 
@@ -25,6 +26,23 @@ enum class NodeKind : uint8_t {
     tid_dir,     // /proc/<pid>/task/<tid>
     pid_entry,   // anything below a pid_dir or tid_dir
 };
+
+// Nodes that belong to a process (they carry its task).
+constexpr bool is_pid_node(NodeKind k) noexcept
+{
+    return k == NodeKind::pid_dir || k == NodeKind::task_dir || k == NodeKind::tid_dir ||
+           k == NodeKind::pid_entry;
+}
+
+// The directories the kernel puts on a pid's inode list (seed commit): /proc/<tgid>, the
+// lookup-only /proc/<tid>, and task/<tid>. Invalidating them drops their subtrees.
+constexpr bool is_listed_directory(NodeKind k) noexcept
+{
+    return k == NodeKind::pid_dir || k == NodeKind::tid_dir;
+}
+
+// The source path of `name` in directory `dir` ("42/status"; the root's children are bare).
+std::string child_path(const struct Node& dir, std::string_view name);
 
 // How long the kernel may keep a node's entry and attributes.
 enum class Lifetime : uint8_t {

@@ -26,7 +26,7 @@ namespace procfsd::test {
 
 namespace {
 
-bool is_procfsd_mount_impl(const std::string& path)
+bool is_procfsd_mount(const std::string& path)
 {
     std::ifstream mounts("/proc/self/mounts");
     std::string dev, point, type;
@@ -36,8 +36,6 @@ bool is_procfsd_mount_impl(const std::string& path)
             return true;
     return false;
 }
-
-bool is_procfsd_mount(const std::string& path) { return is_procfsd_mount_impl(path); }
 
 // Waits until the mount answers: INIT done and the root readable.
 bool mount_ready(const std::string& path)
