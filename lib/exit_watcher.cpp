@@ -2,6 +2,8 @@
 #include "procfsd/exit_watcher.hpp"
 
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -95,6 +97,7 @@ void ExitWatcher::unwatch(TrackedTask& task)
 
 void ExitWatcher::run()
 {
+    raise_priority();
     std::array<struct epoll_event, 256> events{};
     while (!stopping_) {
         int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), -1);
@@ -121,6 +124,22 @@ void ExitWatcher::run()
             }
         }
     }
+}
+
+// A reaped process stays visible on every mount until this thread wakes. Under the fair
+// scheduler it is woken on the reaper's CPU and waits out the reaper's time slice (milliseconds
+// when the reaper keeps the CPU busy, as a script stat'ing the pid it just reaped does); at the
+// lowest real-time priority it runs at once. It does little per wake-up, and the kernel's
+// real-time throttling bounds it should it ever spin.
+void ExitWatcher::raise_priority()
+{
+    struct sched_param param{};
+    param.sched_priority = sched_get_priority_min(SCHED_FIFO);
+    if (int err = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param); err != 0)
+        spdlog::info("exit watcher stays at normal priority (SCHED_FIFO: {}): exit invalidation "
+                     "may wait for a busy CPU", sys::errno_name(err));
+    else
+        spdlog::debug("exit watcher runs at SCHED_FIFO priority {}", param.sched_priority);
 }
 
 void ExitWatcher::on_exit(uint64_t serial)

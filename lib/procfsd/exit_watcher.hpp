@@ -39,6 +39,7 @@ public:
 
 private:
     void run();
+    static void raise_priority();
     void on_exit(uint64_t serial);
     // `woke`: when epoll reported the reap; the latency histogram measures from there.
     void invalidate(uint64_t serial, std::chrono::steady_clock::time_point woke);
