@@ -11,8 +11,9 @@ namespace procfsd {
 
 // Who sent a FUSE request: what the request header carries (fsuid, fsgid, thread id in the
 // mount's pid namespace) plus what it does not carry and the kernel would use: the thread group
-// and supplementary groups (from /proc/<tid>/status) and effective capabilities (capget), each
-// read on first use and only then, so that a request that needs none of them costs nothing.
+// (tgkill() for a group leader, else /proc/<tid>/status), supplementary groups (status) and
+// effective capabilities (capget), each read on first use and only then, so that a request that
+// needs none of them costs nothing.
 class Caller {
 public:
     Caller(uid_t fsuid, gid_t fsgid, pid_t tid) : fsuid_(fsuid), fsgid_(fsgid), tid_(tid) {}
