@@ -67,10 +67,15 @@ Result<std::string> read_small_file(int dirfd, const char* path, size_t limit)
     auto file = openat(dirfd, path, O_RDONLY);
     if (!file.ok())
         return {{}, file.error};
+    return read_to_end(file.value.get(), limit);
+}
+
+Result<std::string> read_to_end(int fd, size_t limit)
+{
     std::string out;
     char chunk[4096];
     while (out.size() < limit) {
-        ssize_t n = ::read(file.value.get(), chunk, sizeof chunk);
+        ssize_t n = ::read(fd, chunk, sizeof chunk);
         if (n < 0) {
             if (errno == EINTR)
                 continue;

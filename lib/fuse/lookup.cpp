@@ -8,6 +8,7 @@
 #include "fuse/operations.hpp"
 #include "fuse/request.hpp"
 #include "procfsd/pid_name.hpp"
+#include "procfsd/proc_files.hpp"
 #include "procfsd/sys.hpp"
 
 namespace procfsd::fuse_op {
@@ -135,12 +136,17 @@ void lookup(fuse_req_t req, fuse_ino_t parent, const char* name)
         return;
     }
     proto.mode = st.st_mode;
+    // Only as long as the source shows it world-readable: a file chmod'ed by the administrator
+    // is then checked like any other.
+    proto.alike_for_everyone = dir->kind == NodeKind::root && S_ISREG(st.st_mode) &&
+                               (st.st_mode & S_IROTH) && read_alike_by_everyone(n);
 
     auto remembered = r.mount.nodes().remember(
         parent, n,
         [&](const Node& existing) {
             return existing.task == proto.task && existing.kind == proto.kind &&
-                   (existing.mode & S_IFMT) == (proto.mode & S_IFMT);
+                   (existing.mode & S_IFMT) == (proto.mode & S_IFMT) &&
+                   existing.alike_for_everyone == proto.alike_for_everyone;
         },
         [&] {
             auto node = std::make_shared<Node>();
@@ -151,6 +157,7 @@ void lookup(fuse_req_t req, fuse_ino_t parent, const char* name)
             node->lifetime = proto.lifetime;
             node->restricted = proto.restricted;
             node->mode = proto.mode;
+            node->alike_for_everyone = proto.alike_for_everyone;
             return node;
         });
     const Node& node = *remembered.node;

@@ -5,9 +5,36 @@
 #include "fuse/own_process.hpp"
 #include "fuse/operations.hpp"
 #include "fuse/request.hpp"
+#include "procfsd/keys_view.hpp"
 #include "procfsd/sys.hpp"
 
 namespace procfsd::fuse_op {
+
+namespace {
+
+// /proc/keys is bounded by the key quotas (root's: 1,000,000 keys at most, far less in practice).
+constexpr size_t max_keys_size = 16u << 20;
+
+// Opens the file's source, as the caller when the file is checked. Returns 0 or -errno.
+int open_source(const Request& r, OpenFile& file, int flags)
+{
+    MaybeCredentials creds(r.caller, file.checked, *file.node);
+    if (int rv = creds.status(); rv < 0)
+        return rv;
+    auto src = sys::openat(r.mount.source_fd(), file.node->path.c_str(), flags);
+    if (!src.ok())
+        return -src.error;
+    file.fd = std::move(src.value);
+    return 0;
+}
+
+bool world_readable(int fd)
+{
+    struct stat st{};
+    return ::fstat(fd, &st) == 0 && (st.st_mode & S_IROTH);
+}
+
+} // namespace
 
 void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
 {
@@ -31,22 +58,33 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
     auto file = std::make_shared<OpenFile>();
     file->node = node;
     file->checked = writes || content_is_checked(r.mount, *node);
-    {
-        MaybeCredentials creds(r.caller, file->checked, *node);
-        if (int rv = creds.status(); rv < 0) {
+    if (int rv = open_source(r, *file, flags); rv < 0) {
+        fuse_reply_err(req, -rv);
+        return;
+    }
+    if (!file->checked && node->alike_for_everyone && !world_readable(file->fd.get())) {
+        // Made unreadable to others since the lookup (chmod of a top-level entry): the
+        // caller's credentials decide after all.
+        file->checked = true;
+        if (int rv = open_source(r, *file, flags); rv < 0) {
             fuse_reply_err(req, -rv);
             return;
         }
-        auto src = sys::openat(r.mount.source_fd(), node->path.c_str(), flags);
-        if (!src.ok()) {
-            fuse_reply_err(req, src.error);
-            return;
-        }
-        file->fd = std::move(src.value);
     }
     if (int rv = check_alive(*node); rv < 0) {
         fuse_reply_err(req, -rv);
         return;
+    }
+    if (node->kind == NodeKind::proc_entry && node->path == "keys" &&
+        !r.caller.as_privileged_as_daemon()) {
+        // The kernel judges possession by the opener's keyrings, which are the daemon's.
+        auto text = sys::read_to_end(file->fd.get(), max_keys_size);
+        if (!text.ok()) {
+            fuse_reply_err(req, text.error);
+            return;
+        }
+        file->content = keys_visible_without_possession(text.value, r.caller.fsuid(),
+                                                        r.caller.fsgid(), r.caller.groups());
     }
     if (shielded_daemon_node(r, *node))
         file->content = daemon_unpermitted_content(*node, r.mount.source_fd());

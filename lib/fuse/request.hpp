@@ -80,6 +80,8 @@ inline bool lookup_is_checked(const Mount& mount, const Node& node) noexcept
 // Whether opening, reading, listing or following `node` must run as the caller.
 inline bool content_is_checked(const Mount& mount, const Node& node) noexcept
 {
+    if (node.alike_for_everyone)
+        return false;
     return node.kind == NodeKind::proc_entry || lookup_is_checked(mount, node);
 }
 

@@ -72,6 +72,9 @@ struct Node {
     // nodes are looked up under the caller's credentials and never cached, since the kernel's
     // dentry cache is shared by all callers and would skip our check.
     bool restricted = false;
+    // A file at the top of /proc that the kernel serves alike to every reader (proc_files.hpp):
+    // opened and read with the daemon's own credentials.
+    bool alike_for_everyone = false;
     std::atomic<uint64_t> nlookup{0};
 };
 

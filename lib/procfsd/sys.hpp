@@ -33,6 +33,8 @@ ssize_t pread(int fd, void* buf, size_t size, off_t off) noexcept;
 ssize_t pwrite(int fd, const void* buf, size_t size, off_t off) noexcept;
 // Reads a small file (status, stat) whole into a string: at most `limit` bytes.
 Result<std::string> read_small_file(int dirfd, const char* path, size_t limit = 64 * 1024);
+// Reads an open file from its current position to the end: at most `limit` bytes.
+Result<std::string> read_to_end(int fd, size_t limit);
 
 Result<UniqueFd> pidfd_open(pid_t pid, unsigned flags) noexcept;
 // 0 while the process behind the pidfd exists (a zombie included), -ESRCH once it was reaped.

@@ -222,3 +222,58 @@ TEST_CASE("worker credentials are restored after every operation, failed ones in
         REQUIRE(run_as(caller_uid, caller_uid, [&] { return read_file(environ) ? 1 : 0; }) == 0);
     }
 }
+
+// The daemon reads a few top-level files with its own credentials (lib/proc_files.cpp); every
+// other top-level file must still answer each caller as the kernel does: addresses hidden from
+// a reader without CAP_SYSLOG (kallsyms, timer_list) or CAP_SYS_ADMIN (iomem, ioports), only the
+// reader's own keys (keys, key-users).
+TEST_CASE("top-level files answer an unprivileged caller as /proc does, read alike or not", "[access]")
+{
+    TestMount m;
+    const char* stable[] = {"version", "cmdline", "filesystems", "devices", "execdomains",
+                            "consoles", "partitions", "swaps", "misc", "crypto", "cgroups",
+                            "kallsyms", "iomem", "ioports", "keys", "key-users", "timer_list",
+                            "kcore", "kmsg", "slabinfo", "sysrq-trigger", "uptime", "meminfo"};
+    // Root reads them first, so the nodes exist before the unprivileged reader comes.
+    for (auto f : stable)
+        (void)outcome(m.path(f), Kind::read_head, false);
+    std::string mount = m.path();
+    Identity nobody{caller_uid, caller_uid};
+    std::string out = run_as_capture(nobody, [&] {
+        std::string mismatches;
+        for (auto f : stable) {
+            if (::access(("/proc/" + std::string(f)).c_str(), F_OK) != 0)
+                continue; // not built into this kernel
+            // Volatile: uptime and meminfo (outcome only); keys reveal themselves by content.
+            bool content = std::string_view(f) != "uptime" && std::string_view(f) != "meminfo";
+            std::string a = outcome("/proc/" + std::string(f), Kind::read_head, content);
+            std::string b = outcome(mount + "/" + f, Kind::read_head, content);
+            if (a != b)
+                mismatches += std::string(f) + "\n  /proc:   " + a + "\n  procfsd: " + b + "\n";
+        }
+        return mismatches;
+    });
+    CHECK(out == "");
+}
+
+// A top-level file made unreadable to others after the daemon looked it up is checked again.
+TEST_CASE("a top-level file chmod'ed after lookup is refused as /proc refuses it", "[access]")
+{
+    TestMount m;
+    const std::string name = "execdomains"; // read alike by everyone, rarely read by anyone
+    struct stat st{};
+    REQUIRE(::stat(("/proc/" + name).c_str(), &st) == 0);
+    REQUIRE(read_file(m.path(name)));
+    REQUIRE(::chmod(("/proc/" + name).c_str(), 0400) == 0);
+    struct RestoreMode {
+        std::string path;
+        mode_t mode;
+        ~RestoreMode() { ::chmod(path.c_str(), mode & 07777); }
+    } restore{"/proc/" + name, st.st_mode};
+    std::string mount = m.path();
+    std::string out = run_as_capture(Identity{caller_uid, caller_uid}, [&] {
+        return outcome("/proc/" + name, Kind::read, false) + " / " +
+               outcome(mount + "/" + name, Kind::read, false);
+    });
+    CHECK(out == "err EACCES / err EACCES");
+}
