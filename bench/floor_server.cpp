@@ -3,7 +3,7 @@
 // and run exactly as procfsd runs its sessions (same libfuse, fuse_session_loop_mt with at most
 // 16 threads and clone_fd 0, direct_io + noflush on open, allow_other, no symlink caching,
 // parallel dirops, no splice, the same entry and attribute timeouts as a hidepid=off mount), that
-// answers the operations procfsd answers (lookup, getattr, readdir, open, read, release,
+// answers the operations procfsd answers (lookup, getattr, readdir(plus), open, read, release,
 // readlink, plus opendir/releasedir/access/forget) with constant data, for a fake tree shaped
 // like /proc:
 //
@@ -415,22 +415,48 @@ bool dir_item(fuse_ino_t dir, size_t index, DirItem& out)
     return false; // task/ is listed empty: a directory alias would confuse the kernel
 }
 
-void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*)
+// As procfsd: READDIRPLUS gives the pid directories listed at the root with their entries
+// (lookups), everything else without (node id 0).
+void list(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
 {
     std::vector<char> buf(size);
     size_t used = 0;
     DirItem item;
     for (size_t index = static_cast<size_t>(off < 0 ? 0 : off); dir_item(ino, index, item); ++index) {
-        struct stat st{};
-        st.st_ino = item.ino;
-        st.st_mode = item.mode;
-        size_t len = fuse_add_direntry(req, buf.data() + used, size - used, item.name.c_str(), &st,
-                                       static_cast<off_t>(index + 1));
-        if (len > size - used)
+        fuse_entry_param e{};
+        e.attr.st_ino = item.ino;
+        e.attr.st_mode = item.mode;
+        size_t room = size - used;
+        auto next = static_cast<off_t>(index + 1);
+        if (!plus) {
+            size_t len = fuse_add_direntry(req, buf.data() + used, room, item.name.c_str(), &e.attr, next);
+            if (len > room)
+                break;
+            used += len;
+            continue;
+        }
+        if (fuse_add_direntry_plus(req, nullptr, 0, item.name.c_str(), nullptr, 0) > room)
             break;
-        used += len;
+        if (ino == ino_root && parse_pid(item.name.c_str())) {
+            e.ino = item.ino;
+            e.generation = 1;
+            attributes(item.ino, e.attr);
+            e.entry_timeout = pid_entry_timeout;
+            e.attr_timeout = short_timeout;
+        }
+        used += fuse_add_direntry_plus(req, buf.data() + used, room, item.name.c_str(), &e, next);
     }
     fuse_reply_buf(req, buf.data(), used);
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*)
+{
+    list(req, ino, size, off, false);
+}
+
+void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*)
+{
+    list(req, ino, size, off, true);
 }
 
 const fuse_lowlevel_ops& operations()
@@ -449,6 +475,7 @@ const fuse_lowlevel_ops& operations()
         o.release = op_release;
         o.opendir = op_opendir;
         o.readdir = op_readdir;
+        o.readdirplus = op_readdirplus;
         o.releasedir = op_releasedir;
         return o;
     }();

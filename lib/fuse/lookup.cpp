@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "fuse/lookup.hpp"
 #include "fuse/operations.hpp"
 #include "fuse/request.hpp"
 #include "procfsd/pid_name.hpp"
@@ -73,30 +74,16 @@ int classify(const Mount& mount, const Node& dir, std::string_view name, ChildSp
 
 } // namespace
 
-void lookup(fuse_req_t req, fuse_ino_t parent, const char* name)
+int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::string_view n,
+                 fuse_entry_param& e)
 {
-    Request r(req, Op::lookup);
-    auto dir = r.node(parent);
-    if (!dir) {
-        fuse_reply_err(req, ENOENT);
-        return;
-    }
-    std::string_view n(name);
-    if (n.empty() || n == "." || n == ".." || n.find('/') != std::string_view::npos) {
-        fuse_reply_err(req, ENOENT);
-        return;
-    }
-    if (int rv = check_alive(*dir); rv < 0) {
-        fuse_reply_err(req, -rv);
-        return;
-    }
+    if (int rv = check_alive(dir); rv < 0)
+        return rv;
     ChildSpec spec;
-    if (int rv = classify(r.mount, *dir, n, spec); rv < 0) {
-        fuse_reply_err(req, -rv);
-        return;
-    }
+    if (int rv = classify(r.mount, dir, n, spec); rv < 0)
+        return rv;
 
-    std::shared_ptr<TrackedTask> task = dir->task;
+    std::shared_ptr<TrackedTask> task = dir.task;
     if (spec.track_tid) {
         auto tracked = r.mount.registry().track(spec.track_tid);
         if (tracked.ok()) {
@@ -112,33 +99,30 @@ void lookup(fuse_req_t req, fuse_ino_t parent, const char* name)
             task = nullptr;
         } else {
             // A pid that is not a process is simply not there.
-            fuse_reply_err(req, tracked.error == ESRCH ? ENOENT : tracked.error);
-            return;
+            return tracked.error == ESRCH ? -ENOENT : -tracked.error;
         }
     }
 
     Node proto;
     proto.kind = spec.kind;
-    proto.path = child_path(*dir, n);
+    proto.path = child_path(dir, n);
     proto.task = task;
     proto.entry = spec.entry;
     proto.lifetime = spec.lifetime;
-    proto.restricted = dir->restricted || !(dir->mode & S_IXOTH);
+    proto.restricted = dir.restricted || !(dir.mode & S_IXOTH);
 
     struct stat st{};
-    int rv = source_attr(r, proto, &st);
-    if (rv < 0) {
+    if (int rv = source_attr(r, proto, &st); rv < 0) {
         spdlog::trace("lookup {} for uid {} tid {}: {}", proto.path, r.caller.fsuid(), r.caller.tid(),
                       sys::errno_name(rv));
         if (spec.track_tid)
             r.mount.registry().drop_if_unused(task);
-        fuse_reply_err(req, -rv);
-        return;
+        return rv;
     }
     proto.mode = st.st_mode;
     // Only as long as the source shows it world-readable: a file chmod'ed by the administrator
     // is then checked like any other.
-    proto.alike_for_everyone = dir->kind == NodeKind::root && S_ISREG(st.st_mode) &&
+    proto.alike_for_everyone = dir.kind == NodeKind::root && S_ISREG(st.st_mode) &&
                                (st.st_mode & S_IROTH) && read_alike_by_everyone(n);
 
     auto remembered = r.mount.nodes().remember(
@@ -161,29 +145,48 @@ void lookup(fuse_req_t req, fuse_ino_t parent, const char* name)
             return node;
         });
     const Node& node = *remembered.node;
-    if (remembered.created && node.task &&
-        is_listed_directory(node.kind)) {
+    if (remembered.created && node.task && is_listed_directory(node.kind)) {
         if (!r.mount.registry().add_entry(node.task, DirEntryRef{r.mount.weak_from_this(),
                                                                  r.mount.key(), parent, node.name,
                                                                  node.ino})) {
             // Reaped between the source's answer and now: its flush has run, so this entry
             // would stay cached with nothing to invalidate it. It is gone, as in the kernel.
             forget_node(r.mount, node.ino, 1);
-            fuse_reply_err(req, ENOENT);
-            return;
+            return -ENOENT;
         }
     } else if (spec.track_tid && !remembered.created)
         r.mount.registry().drop_if_unused(task);
 
-    fuse_entry_param e{};
+    e = fuse_entry_param{};
     e.ino = node.ino;
     e.generation = node.task ? node.task->serial : 0;
     e.attr = st;
     e.entry_timeout = r.mount.entry_timeout(node);
     e.attr_timeout = r.mount.attr_timeout(node);
+    return 0;
+}
+
+void lookup(fuse_req_t req, fuse_ino_t parent, const char* name)
+{
+    Request r(req, Op::lookup);
+    auto dir = r.node(parent);
+    if (!dir) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    std::string_view n(name);
+    if (n.empty() || n == "." || n == ".." || n.find('/') != std::string_view::npos) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    fuse_entry_param e;
+    if (int rv = lookup_entry(r, parent, *dir, n, e); rv < 0) {
+        fuse_reply_err(req, -rv);
+        return;
+    }
     if (fuse_reply_entry(req, &e) == -ENOENT) {
         // The lookup was interrupted: the kernel will not hold this reference.
-        forget_node(r.mount, node.ino, 1);
+        forget_node(r.mount, e.ino, 1);
     }
 }
 

@@ -23,6 +23,7 @@ const fuse_lowlevel_ops& procfs_operations()
         o.release = fuse_op::release;
         o.opendir = fuse_op::opendir;
         o.readdir = fuse_op::readdir;
+        o.readdirplus = fuse_op::readdirplus;
         o.releasedir = fuse_op::releasedir;
         o.statfs = fuse_op::statfs;
         o.mkdir = fuse_op::mkdir;

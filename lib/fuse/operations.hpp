@@ -22,6 +22,7 @@ void write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t o
 void release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
+void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
 void releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 void statfs(fuse_req_t req, fuse_ino_t ino);
 void mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode);

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fuse/lookup.hpp"
 #include "fuse/open_file.hpp"
 #include "fuse/own_process.hpp"
 #include "fuse/operations.hpp"
@@ -55,14 +56,16 @@ bool visible_pid(const Request& r, std::string_view name, const CredentialScope&
     return ::fstatat(r.mount.source_fd(), path.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-} // namespace
-
 // Listings mirror the source's getdents at the source's own offsets: the kernel's order
 // (dots, non-pid entries, self, thread-self, ascending tgids) and its pid-keyed offsets, which
-// stay valid while processes come and go.
-void readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi)
+// stay valid while processes come and go. With `plus` (READDIRPLUS), the processes listed at the
+// root of a mount whose answers are the same for every caller come with their entries, as
+// lookups, so that `ps` and `top` find them cached instead of asking for each in turn; like the
+// kernel's proc_pid_readdir, which instantiates a dentry for every pid it lists. Other entries
+// come without one (node id 0: the kernel looks them up if it needs them).
+void list(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, bool plus)
 {
-    Request r(req, Op::readdir);
+    Request r(req, plus ? Op::readdirplus : Op::readdir);
     auto handle = OpenDir::from(r.mount, fi);
     if (!handle) {
         fuse_reply_err(req, EBADF);
@@ -81,6 +84,7 @@ void readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
     // (same_thread_group). So the root is read whole and each pid checked: see visible_pid().
     bool filter_pids = is_root && !r.mount.options().caller_independent() &&
                        !r.caller.as_privileged_as_daemon();
+    bool plus_pids = plus && is_root && r.mount.options().caller_independent();
     MaybeCredentials creds(r.caller, dir.checked && !filter_pids, *dir.node);
     if (int rv = creds.status(); rv < 0) {
         fuse_reply_err(req, -rv);
@@ -93,6 +97,7 @@ void readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
 
     std::vector<char> reply(size);
     size_t used = 0;
+    std::vector<fuse_ino_t> looked_up; // each owes the kernel one lookup count
     // Ask the source for about as much as fits: a FUSE dirent is a little larger than a
     // linux_dirent64, so a source batch rarely overflows the reply; what does is re-read.
     std::vector<char> batch(std::max<size_t>(size, 1024));
@@ -119,21 +124,53 @@ void readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
                 continue;
             if (filter_creds && !visible_pid(r, name, *filter_creds))
                 continue;
-            struct stat st{};
-            st.st_ino = d->d_ino;
-            st.st_mode = static_cast<mode_t>(d->d_type) << 12;
-            size_t len = fuse_add_direntry(req, reply.data() + used, size - used, d->name(), &st,
-                                           d->d_off);
-            if (len > size - used) {
+            fuse_entry_param e{};
+            e.attr.st_ino = d->d_ino;
+            e.attr.st_mode = static_cast<mode_t>(d->d_type) << 12;
+            size_t room = size - used;
+            if (!plus) {
+                size_t len = fuse_add_direntry(req, reply.data() + used, room, d->name(), &e.attr,
+                                               d->d_off);
+                if (len > room) {
+                    full = true;
+                    break;
+                }
+                used += len;
+                continue;
+            }
+            // Sized before the lookup, which must not be made for an entry that does not fit.
+            if (fuse_add_direntry_plus(req, nullptr, 0, d->name(), nullptr, 0) > room) {
                 full = true;
                 break;
             }
-            used += len;
+            if (plus_pids && parse_pid_name(name)) {
+                fuse_entry_param found;
+                // A process gone since the source listed it is listed without its entry.
+                if (lookup_entry(r, ino, *dir.node, name, found) == 0) {
+                    e = found;
+                    looked_up.push_back(e.ino);
+                }
+            }
+            used += fuse_add_direntry_plus(req, reply.data() + used, room, d->name(), &e, d->d_off);
         }
         if (full)
             break;
     }
-    fuse_reply_buf(req, reply.data(), used);
+    if (fuse_reply_buf(req, reply.data(), used) != 0)
+        for (fuse_ino_t i : looked_up) // interrupted: the kernel takes none of these lookups
+            forget_node(r.mount, i, 1);
+}
+
+} // namespace
+
+void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi)
+{
+    list(req, ino, size, off, fi, false);
+}
+
+void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi)
+{
+    list(req, ino, size, off, fi, true);
 }
 
 } // namespace procfsd::fuse_op

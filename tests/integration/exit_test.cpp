@@ -2,6 +2,7 @@
 // Reaped processes and exited threads vanish from every mount at once, however long the kernel
 // may cache entries (the seed commit's per-pid inode list, driven by pidfds).
 #include <catch2/catch_test_macros.hpp>
+#include <algorithm>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -138,4 +139,45 @@ TEST_CASE("tracked processes and pidfds go back down when processes are reaped",
     // Every sleeper was killed and reaped: the kernel forgets the inodes, we untrack them.
     CHECK(wait_until([&] { return m.counter("pidfds") < 5; }, 3s));
     CHECK(m.counter("tracked_processes") < 5);
+}
+
+// READDIRPLUS: a listing of the root looks up every process it lists, so that ps finds them
+// cached; those entries are on the processes' inode lists like any looked up.
+TEST_CASE("a listing of the root caches its processes, and a listed process still vanishes at reap",
+          "[exit][readdirplus]")
+{
+    TestMount m("entry_timeout=3600,attr_timeout=600");
+    std::vector<Child> sleepers;
+    for (int i = 0; i < 20; ++i)
+        sleepers.push_back(spawn_sleeper());
+    auto listed = list_dir(m.path());
+    REQUIRE(listed);
+    for (auto& s : sleepers)
+        REQUIRE(std::find(listed->begin(), listed->end(), std::to_string(s.pid())) != listed->end());
+    // Stats of the listed processes are answered by the kernel's cache alone.
+    long long before = m.counter("requests_lookup") + m.counter("requests_getattr");
+    for (auto& s : sleepers)
+        CHECK(lstat_errno(m.path(std::to_string(s.pid()))) == 0);
+    CHECK(m.counter("requests_lookup") + m.counter("requests_getattr") == before);
+    // Listed, never looked up by name: reaped, it is gone at once all the same.
+    std::string pid = std::to_string(sleepers.front().pid());
+    ::kill(sleepers.front().pid(), SIGKILL);
+    sleepers.front().wait_exited();
+    CHECK(lstat_errno(m.path(pid)) == 0); // the zombie stays
+    sleepers.front().reap();
+    CHECK(wait_until([&] { return lstat_errno(m.path(pid)) == ENOENT; }, 1s));
+    auto again = list_dir(m.path());
+    REQUIRE(again);
+    CHECK(std::find(again->begin(), again->end(), pid) == again->end());
+}
+
+// On a per-caller mount the listing names processes only: each caller's lookups decide.
+TEST_CASE("a hidepid= listing caches nothing a caller did not look up", "[exit][readdirplus]")
+{
+    TestMount m("hidepid=invisible");
+    auto sleeper = spawn_sleeper();
+    REQUIRE(list_dir(m.path()));
+    long long before = m.counter("requests_lookup");
+    CHECK(lstat_errno(m.path(std::to_string(sleeper.pid()))) == 0);
+    CHECK(m.counter("requests_lookup") > before);
 }
