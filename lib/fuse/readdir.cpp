@@ -84,7 +84,8 @@ void list(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
     // (same_thread_group). So the root is read whole and each pid checked: see visible_pid().
     bool filter_pids = is_root && !r.mount.options().caller_independent() &&
                        !r.caller.as_privileged_as_daemon();
-    bool plus_pids = plus && is_root && r.mount.options().caller_independent();
+    // (Never inside a credential switch: each lookup makes its own.)
+    bool plus_pids = plus && is_root && r.mount.options().caller_independent() && !dir.checked;
     MaybeCredentials creds(r.caller, dir.checked && !filter_pids, *dir.node);
     if (int rv = creds.status(); rv < 0) {
         fuse_reply_err(req, -rv);

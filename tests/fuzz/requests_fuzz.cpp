@@ -78,7 +78,7 @@ struct mkdir_in {
 enum : uint32_t {
     LOOKUP = 1, FORGET = 2, GETATTR = 3, READLINK = 5, MKDIR = 9, UNLINK = 10, OPEN = 14,
     READ = 15, STATFS = 17, RELEASE = 18, GETXATTR = 22, LISTXATTR = 23, INIT = 26,
-    OPENDIR = 27, READDIR = 28, RELEASEDIR = 29, ACCESS = 34
+    OPENDIR = 27, READDIR = 28, RELEASEDIR = 29, ACCESS = 34, READDIRPLUS = 44
 };
 } // namespace wire
 
@@ -265,7 +265,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
                 r.fh = opened_dirs[in.byte() % opened_dirs.size()];
                 r.offset = in.u64() >> (in.byte() % 64);
                 r.size = 64 + in.byte() * 32u;
-                h.send(wire::READDIR, node, uid, &r, sizeof r);
+                h.send(in.byte() & 1 ? wire::READDIRPLUS : wire::READDIR, node, uid, &r, sizeof r);
             }
             break;
         case 7:
