@@ -2,8 +2,10 @@
 #include "procfsd/keys_view.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdint>
+#include <optional>
 
 namespace procfsd {
 
@@ -38,8 +40,26 @@ bool parse(std::string_view s, T& value, int base = 10)
     return ec == std::errc{} && end == s.data() + s.size();
 }
 
-// Lines are "<id> <flags> <usage> <expiry> <perm> <uid> <gid> <type> <description>"
-// (proc_keys_show in security/keys/proc.c); a line that does not parse is dropped.
+// A record starts with the key's serial as eight hex digits and a space (proc_keys_show in
+// security/keys/proc.c: "%08x %c%c%c%c%c%c%c %5d %4s %08x %5d %5d %-9.9s "), and the file
+// lists keys in ascending serial order. A description may hold newlines: a line that is not
+// shaped like a record, or whose serial does not follow the previous record's, continues the
+// previous record and shares its fate.
+std::optional<uint32_t> record_serial(std::string_view line)
+{
+    if (line.size() < 9 || line[8] != ' ')
+        return std::nullopt;
+    for (char c : line.substr(0, 8))
+        if (!std::isxdigit(static_cast<unsigned char>(c)) || std::isupper(static_cast<unsigned char>(c)))
+            return std::nullopt;
+    uint32_t serial = 0;
+    if (!parse(line.substr(0, 8), serial, 16))
+        return std::nullopt;
+    return serial;
+}
+
+// Fields of a record: "<id> <flags> <usage> <expiry> <perm> <uid> <gid> <type> <description>".
+// A record whose fields do not parse is dropped.
 bool viewable(std::string_view line, uid_t fsuid, gid_t fsgid, const std::vector<gid_t>& groups)
 {
     auto f = fields(line);
@@ -64,12 +84,20 @@ std::string keys_visible_without_possession(std::string_view text, uid_t fsuid, 
                                             const std::vector<gid_t>& groups)
 {
     std::string out;
+    bool keep = false; // the current record's fate; text before any record is dropped
+    std::optional<uint32_t> last_serial;
     size_t pos = 0;
     while (pos < text.size()) {
         size_t eol = text.find('\n', pos);
         size_t next = eol == std::string_view::npos ? text.size() : eol + 1;
         std::string_view line = text.substr(pos, next - pos);
-        if (viewable(line.substr(0, line.find('\n')), fsuid, fsgid, groups))
+        std::string_view body = line.substr(0, line.find('\n'));
+        auto serial = record_serial(body);
+        if (serial && (!last_serial || *serial > *last_serial)) {
+            last_serial = serial;
+            keep = viewable(body, fsuid, fsgid, groups);
+        }
+        if (keep)
             out += line;
         pos = next;
     }

@@ -102,7 +102,12 @@ bool ProcessRegistry::add_entry(const std::shared_ptr<TrackedTask>& task, DirEnt
         by_serial_[task->serial] = task;
         by_tid_[task->tid] = task;
     }
-    task->entries.push_back(std::move(ref));
+    auto& e = task->entries;
+    bool listed = std::any_of(e.begin(), e.end(), [&](const DirEntryRef& r) {
+        return r.mount_key == ref.mount_key && r.ino == ref.ino;
+    });
+    if (!listed)
+        e.push_back(std::move(ref));
     return true;
 }
 

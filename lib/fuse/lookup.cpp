@@ -120,10 +120,10 @@ int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::stri
         return rv;
     }
     proto.mode = st.st_mode;
-    // Only as long as the source shows it world-readable: a file chmod'ed by the administrator
+    // Only as long as the source shows it readable by all: a file chmod'ed by the administrator
     // is then checked like any other.
     proto.alike_for_everyone = dir.kind == NodeKind::root && S_ISREG(st.st_mode) &&
-                               (st.st_mode & S_IROTH) && read_alike_by_everyone(n);
+                               (st.st_mode & 0444) == 0444 && read_alike_by_everyone(n);
 
     auto remembered = r.mount.nodes().remember(
         parent, n,
@@ -145,7 +145,10 @@ int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::stri
             return node;
         });
     const Node& node = *remembered.node;
-    if (remembered.created && node.task && is_listed_directory(node.kind)) {
+    // Every lookup records the entry, not only the one that created the node: a concurrent
+    // lookup may reuse a node whose creator then found the task reaped and gave up, and its
+    // answer must be refused too. Recording is idempotent per (mount, inode).
+    if (node.task && is_listed_directory(node.kind)) {
         if (!r.mount.registry().add_entry(node.task, DirEntryRef{r.mount.weak_from_this(),
                                                                  r.mount.key(), parent, node.name,
                                                                  node.ino})) {
@@ -154,8 +157,9 @@ int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::stri
             forget_node(r.mount, node.ino, 1);
             return -ENOENT;
         }
-    } else if (spec.track_tid && !remembered.created)
+    } else if (spec.track_tid) {
         r.mount.registry().drop_if_unused(task);
+    }
 
     e = fuse_entry_param{};
     e.ino = node.ino;

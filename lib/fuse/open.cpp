@@ -28,10 +28,10 @@ int open_source(const Request& r, OpenFile& file, int flags)
     return 0;
 }
 
-bool world_readable(int fd)
+bool readable_by_all(int fd)
 {
     struct stat st{};
-    return ::fstat(fd, &st) == 0 && (st.st_mode & S_IROTH);
+    return ::fstat(fd, &st) == 0 && (st.st_mode & 0444) == 0444;
 }
 
 } // namespace
@@ -62,7 +62,7 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
         fuse_reply_err(req, -rv);
         return;
     }
-    if (!file->checked && node->alike_for_everyone && !world_readable(file->fd.get())) {
+    if (!file->checked && node->alike_for_everyone && !readable_by_all(file->fd.get())) {
         // Made unreadable to others since the lookup (chmod of a top-level entry): the
         // caller's credentials decide after all.
         file->checked = true;
@@ -75,9 +75,9 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
         fuse_reply_err(req, -rv);
         return;
     }
-    if (node->kind == NodeKind::proc_entry && node->path == "keys" &&
-        !r.caller.as_privileged_as_daemon()) {
-        // The kernel judges possession by the opener's keyrings, which are the daemon's.
+    if (node->kind == NodeKind::proc_entry && node->path == "keys") {
+        // The kernel judges possession by the opener's keyrings, which are the daemon's, for
+        // every caller: no capability overrides a key's view permission.
         auto text = sys::read_to_end(file->fd.get(), max_keys_size);
         if (!text.ok()) {
             fuse_reply_err(req, text.error);

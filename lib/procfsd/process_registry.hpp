@@ -71,6 +71,7 @@ public:
     // Records that a mount's kernel now holds a directory entry for the task. False when the task
     // was reaped meanwhile (its entries were already flushed) or cannot be watched: the entry
     // must then not be handed to the kernel, since nothing would ever invalidate it.
+    // Idempotent per (mount, inode): each lookup of the entry may call it.
     [[nodiscard]] bool add_entry(const std::shared_ptr<TrackedTask>& task, DirEntryRef ref);
     // The kernel forgot that entry; a task left with no entries is no longer tracked.
     void remove_entry(const std::shared_ptr<TrackedTask>& task, const void* mount_key,

@@ -40,3 +40,34 @@ TEST_CASE("malformed lines and a missing final newline are handled", "[keys]")
     last.pop_back();
     CHECK(keys_visible_without_possession(last, 5, 5, {}) == last);
 }
+
+TEST_CASE("a group match without group permission bits falls back to other", "[keys]")
+{
+    // key_task_permission uses the group byte only when it grants something (KEY_GRP_ALL).
+    const std::string no_group_bits =
+        "2a1b3c51 I------     1 perm 3f000001     0   100 user      grp-none: 5\n";
+    const std::string neither = "2a1b3c52 I------     1 perm 3f000000     0   100 user      closed: 5\n";
+    CHECK(keys_visible_without_possession(no_group_bits, 2000, 100, {}) == no_group_bits);
+    CHECK(keys_visible_without_possession(neither, 2000, 100, {}) == "");
+}
+
+TEST_CASE("a description continued over lines stays with its record", "[keys]")
+{
+    // A description with newlines: its continuation lines share the record's fate, even one
+    // shaped like a record, which cannot follow in serial order.
+    const std::string hidden_multi =
+        "2a1b3c60 I------     1 perm 3f000000     0     0 user      first\n"
+        "second part\n"
+        "2a1b3c10 I------     1 perm 3f000001     0     0 user      forged: 1\n";
+    const std::string shown_multi =
+        "2a1b3c70 I------     1 perm 3f000001     0     0 user      one\n"
+        "two: 7\n";
+    CHECK(keys_visible_without_possession(hidden_multi, 5, 5, {}) == "");
+    CHECK(keys_visible_without_possession(shown_multi, 5, 5, {}) == shown_multi);
+    CHECK(keys_visible_without_possession(hidden_multi + shown_multi, 5, 5, {}) == shown_multi);
+    // Text before the first record belongs to none and is dropped.
+    CHECK(keys_visible_without_possession("orphan\n" + shown_multi, 5, 5, {}) == shown_multi);
+    // Uppercase hex is not how the kernel prints a serial.
+    CHECK(keys_visible_without_possession(
+              "2A1B3C70 I------     1 perm 3f000001     0     0 user      x: 1\n", 5, 5, {}) == "");
+}
