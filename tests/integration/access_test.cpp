@@ -6,11 +6,13 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/keyctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <sstream>
 
@@ -19,6 +21,12 @@
 using namespace procfsd::test;
 
 namespace {
+
+// Makes the calling process possess a new anonymous session keyring, and nothing it possessed.
+bool join_fresh_session_keyring()
+{
+    return ::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) > 0;
+}
 
 constexpr uid_t caller_uid = 65534;
 constexpr uid_t other_uid = 4244;
@@ -240,6 +248,9 @@ TEST_CASE("top-level files answer an unprivileged caller as /proc does, read ali
     std::string mount = m.path();
     Identity nobody{caller_uid, caller_uid};
     std::string out = run_as_capture(nobody, [&] {
+        // Its own session keyring: what it possesses must not depend on how the tests started.
+        if (!join_fresh_session_keyring())
+            return std::string("keyctl(JOIN_SESSION_KEYRING) failed");
         std::string mismatches;
         for (auto f : stable) {
             if (::access(("/proc/" + std::string(f)).c_str(), F_OK) != 0)
@@ -254,6 +265,52 @@ TEST_CASE("top-level files answer an unprivileged caller as /proc does, read ali
         return mismatches;
     });
     CHECK(out == "");
+}
+
+// The kernel decides possession of a key by the opener's keyrings, and procfsd opens
+// /proc/keys with the daemon's: a key only the daemon possesses must show to no caller, root
+// included (no capability overrides a key's view permission).
+TEST_CASE("/proc/keys shows no caller a key only the daemon possesses", "[access][keys]")
+{
+    // The daemon inherits this session keyring; the key in it grants its possessor alone.
+    REQUIRE(join_fresh_session_keyring());
+    long key = ::syscall(SYS_add_key, "user", "procfsd-test-possessed", "secret", 6,
+                         KEY_SPEC_SESSION_KEYRING);
+    REQUIRE(key > 0);
+    struct Invalidate {
+        long key;
+        ~Invalidate() { ::syscall(SYS_keyctl, KEYCTL_INVALIDATE, key); }
+    } invalidate{key};
+    REQUIRE(::syscall(SYS_keyctl, KEYCTL_SETPERM, key, 0x3f000000) == 0);
+    char serial[16];
+    std::snprintf(serial, sizeof serial, "%08lx ", key);
+    // This process possesses it, so its own read shows it: the filter has something to drop.
+    auto own = read_file("/proc/keys");
+    REQUIRE(own);
+    REQUIRE(own->find(serial) != std::string::npos);
+
+    TestMount m;
+    std::string keys = m.path("keys");
+    for (const Identity& who : {Identity{caller_uid, caller_uid}, Identity{0, 0}}) {
+        std::string out = run_as_capture(who, [&] {
+            if (!join_fresh_session_keyring())
+                return std::string("keyctl(JOIN_SESSION_KEYRING) failed");
+            auto native = read_file("/proc/keys");
+            auto served = read_file(keys);
+            if (!native || !served)
+                return std::string("read failed: ") + std::strerror(errno);
+            std::string r;
+            if (native->find(serial) != std::string::npos)
+                r += "/proc shows it; ";
+            if (served->find(serial) != std::string::npos)
+                r += "procfsd shows it; ";
+            if (*native != *served)
+                r += "contents differ:\n" + *native + "---\n" + *served;
+            return r;
+        });
+        INFO("uid " << who.uid);
+        CHECK(out == "");
+    }
 }
 
 // A top-level file made unreadable to others after the daemon looked it up is checked again.
