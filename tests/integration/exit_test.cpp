@@ -176,8 +176,40 @@ TEST_CASE("a hidepid= listing caches nothing a caller did not look up", "[exit][
 {
     TestMount m("hidepid=invisible");
     auto sleeper = spawn_sleeper();
-    REQUIRE(list_dir(m.path()));
+    long long listed = m.counter("listed_inodes");
+    long long tracked = m.counter("tracked_processes");
+    auto names = list_dir(m.path());
+    REQUIRE(names);
+    REQUIRE(std::find(names->begin(), names->end(), std::to_string(sleeper.pid())) != names->end());
+    CHECK(m.counter("listed_inodes") == listed);
+    CHECK(m.counter("tracked_processes") == tracked);
+    // Looked up by name, it is tracked like any other.
     long long before = m.counter("requests_lookup");
     CHECK(lstat_errno(m.path(std::to_string(sleeper.pid()))) == 0);
     CHECK(m.counter("requests_lookup") > before);
+    CHECK(m.counter("listed_inodes") > listed);
+}
+
+// The kernel counts each entry a READDIRPLUS hands it as one lookup, also for an entry it
+// already holds; when it drops them all, every inode, pidfd and tracked process must go.
+TEST_CASE("entries handed out by listings are all forgotten when the kernel drops them",
+          "[exit][readdirplus]")
+{
+    TestMount m("entry_timeout=3600,attr_timeout=600");
+    std::vector<Child> sleepers;
+    for (int i = 0; i < 20; ++i)
+        sleepers.push_back(spawn_sleeper());
+    REQUIRE(list_dir(m.path()));
+    REQUIRE(list_dir(m.path())); // the second listing finds its entries cached
+    CHECK(m.counter("listed_inodes") >= 20);
+    CHECK(m.counter("pidfds") >= 20);
+    // Dropping the dentry and inode caches sends FORGET for every unused entry of the mount.
+    int status = 0;
+    run_command("sync; echo 2 > /proc/sys/vm/drop_caches", &status);
+    REQUIRE(status == 0);
+    CHECK(wait_until([&] { return m.counter("listed_inodes") == 0; }, 5s));
+    CHECK(m.counter("tracked_processes") == 0);
+    CHECK(m.counter("pidfds") == 0);
+    // And the processes are served afresh.
+    CHECK(lstat_errno(m.path(std::to_string(sleepers.back().pid()) + "/status")) == 0);
 }
