@@ -129,8 +129,10 @@ void ExitWatcher::run()
 // A reaped process stays visible on every mount until this thread wakes. Under the fair
 // scheduler it is woken on the reaper's CPU and waits out the reaper's time slice (milliseconds
 // when the reaper keeps the CPU busy, as a script stat'ing the pid it just reaped does); at the
-// lowest real-time priority it runs at once. It does little per wake-up, and the kernel's
-// real-time throttling bounds it should it ever spin.
+// lowest real-time priority it runs at once. It cannot spin: every event it handles is either
+// removed from epoll (reaped) or re-armed for EPOLLHUP only (exited), and it otherwise blocks,
+// in epoll_wait or in the kernel's notify path. Where real-time throttling is on (the default
+// sched_rt_runtime_us of 950000) that bounds it too; with -1 only the above does.
 void ExitWatcher::raise_priority()
 {
     struct sched_param param{};
