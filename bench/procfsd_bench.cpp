@@ -1957,14 +1957,16 @@ void Bench::report()
     std::printf("\nTargets of issue 6\n");
     Json g = Json::array();
     for (auto& goal : goals_) {
+        // A target whose workload or baseline did not run has no figure to show.
         std::printf("  %-5s %-62s %s\n", !goal.measured ? "n/a" : goal.met ? "MET" : "MISS",
-                    goal.text.c_str(), goal.value.c_str());
+                    goal.text.c_str(), goal.measured ? goal.value.c_str() : "not run");
         Json x;
         x["id"] = goal.id;
         x["target"] = goal.text;
         x["measured"] = goal.measured;
         x["met"] = goal.met;
-        x["value"] = goal.value;
+        if (goal.measured)
+            x["value"] = goal.value;
         g.push(x);
     }
     json_["goals"] = g;
