@@ -129,9 +129,7 @@ TEST_CASE("tracked processes and pidfds go back down when processes are reaped",
 {
     TestMount m("entry_timeout=3600");
     {
-        std::vector<Child> sleepers;
-        for (int i = 0; i < 20; ++i)
-            sleepers.push_back(spawn_sleeper());
+        auto sleepers = spawn_sleepers(20);
         for (auto& s : sleepers)
             REQUIRE(lstat_errno(m.path(std::to_string(s.pid()) + "/status")) == 0);
         CHECK(m.counter("tracked_processes") >= 20);
@@ -147,9 +145,7 @@ TEST_CASE("a listing of the root caches its processes, and a listed process stil
           "[exit][readdirplus]")
 {
     TestMount m("entry_timeout=3600,attr_timeout=600");
-    std::vector<Child> sleepers;
-    for (int i = 0; i < 20; ++i)
-        sleepers.push_back(spawn_sleeper());
+    auto sleepers = spawn_sleepers(20);
     auto listed = list_dir(m.path());
     REQUIRE(listed);
     for (auto& s : sleepers)
@@ -196,9 +192,7 @@ TEST_CASE("entries handed out by listings are all forgotten when the kernel drop
           "[exit][readdirplus]")
 {
     TestMount m("entry_timeout=3600,attr_timeout=600");
-    std::vector<Child> sleepers;
-    for (int i = 0; i < 20; ++i)
-        sleepers.push_back(spawn_sleeper());
+    auto sleepers = spawn_sleepers(20);
     REQUIRE(list_dir(m.path()));
     REQUIRE(list_dir(m.path())); // the second listing finds its entries cached
     CHECK(m.counter("listed_inodes") >= 20);

@@ -234,6 +234,15 @@ Child start_sleeper(std::optional<uid_t> uid)
 
 Child spawn_sleeper() { return start_sleeper(std::nullopt); }
 
+std::vector<Child> spawn_sleepers(int n)
+{
+    std::vector<Child> out;
+    out.reserve(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i)
+        out.push_back(spawn_sleeper());
+    return out;
+}
+
 Child spawn_threaded(int threads, std::vector<pid_t>& tids)
 {
     int fds[2];

@@ -73,6 +73,7 @@ private:
 
 // Processes tests compare: each blocks until killed.
 Child spawn_sleeper(); // /bin/sleep with a known argv and environment
+std::vector<Child> spawn_sleepers(int n);
 extern const std::vector<std::string> sleeper_argv;
 extern const std::vector<std::string> sleeper_env;
 // A process with `threads` extra threads; their tids are returned in `tids` (leader excluded).
