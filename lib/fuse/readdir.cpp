@@ -29,13 +29,13 @@ struct linux_dirent64 {
 };
 
 // Whether a name the source lists at the root is shown on this mount: with subset=pid only
-// processes, self and thread-self (the kernel's proc_root_readdir skips proc_readdir).
+// processes, self and thread-self. The kernel's proc_root_readdir skips proc_readdir, which is
+// also what emits "." and "..": such a root lists no dots.
 bool listed_at_root(const Mount& mount, std::string_view name)
 {
     if (!mount.options().subset_pid)
         return true;
-    return name == "." || name == ".." || name == "self" || name == "thread-self" ||
-           parse_pid_name(name).has_value();
+    return name == "self" || name == "thread-self" || parse_pid_name(name).has_value();
 }
 
 // Whether the caller may see the process `name` in a listing of the root: the kernel's
