@@ -23,6 +23,7 @@ namespace {
 struct DaemonCredentials {
     std::vector<gid_t> groups;
     gid_t fsgid = 0;
+    gid_t egid = 0;
     __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3]{};
     uint64_t effective = 0;
     ino_t user_ns = 0;
@@ -66,6 +67,13 @@ int set_groups(const std::vector<gid_t>& groups)
     return ::syscall(SYS_setgroups, groups.size(), groups.data()) == 0 ? 0 : -errno;
 }
 
+// The effective ids, this thread only. sysctl files (test_perm) and /proc/sys/net
+// (net_ctl_permissions) judge the opener by euid and egid, not by fsuid: a thread running for a
+// caller must carry the caller's. The real and saved ids stay the daemon's (0), which lets the
+// thread take back euid 0 without any capability.
+bool set_euid(uid_t uid) { return ::syscall(SYS_setresuid, -1, uid, -1) == 0; }
+bool set_egid(gid_t gid) { return ::syscall(SYS_setresgid, -1, gid, -1) == 0; }
+
 // setfsuid/setfsgid report no errors; read the value back to know whether it took.
 bool set_fsuid(uid_t uid)
 {
@@ -108,6 +116,7 @@ void capture_daemon_credentials()
     if (n > 0)
         ::getgroups(n, daemon_creds.groups.data());
     daemon_creds.fsgid = static_cast<gid_t>(::syscall(SYS_setfsgid, static_cast<gid_t>(-1)));
+    daemon_creds.egid = ::getegid();
     if (capget_self(daemon_creds.caps) != 0)
         spdlog::warn("capget: {}", sys::errno_name(errno));
     daemon_creds.effective = effective_of(daemon_creds.caps);
@@ -129,6 +138,14 @@ void Caller::load() const
 
     std::string_view tgid = field(text, "Tgid");
     std::from_chars(tgid.data(), tgid.data() + tgid.size(), tgid_);
+    // "Uid:\treal\teffective\tsaved\tfs", likewise Gid.
+    auto second = [](std::string_view ids, auto& out) {
+        auto tab = ids.find('\t');
+        if (tab != std::string_view::npos)
+            std::from_chars(ids.data() + tab + 1, ids.data() + ids.size(), out);
+    };
+    second(field(text, "Uid"), euid_);
+    second(field(text, "Gid"), egid_);
 
     std::string_view groups = field(text, "Groups");
     while (!groups.empty()) {
@@ -180,6 +197,18 @@ const std::vector<gid_t>& Caller::groups() const
     return groups_;
 }
 
+uid_t Caller::euid() const
+{
+    load();
+    return euid_;
+}
+
+gid_t Caller::egid() const
+{
+    load();
+    return egid_;
+}
+
 uint64_t Caller::capabilities() const
 {
     load_capabilities();
@@ -203,23 +232,32 @@ CredentialScope::CredentialScope(const Caller& caller, uint64_t stand_in)
 {
     if (caller.as_privileged_as_daemon())
         return;
+    // Everything about the caller is read first, with the daemon's credentials: once switched,
+    // this thread may no longer read the caller's ns/user link (a ptrace check).
+    const uint64_t eff = (caller.capabilities() | stand_in) & daemon_creds.effective;
+    const std::vector<gid_t>& groups = caller.groups();
     // Order matters: setgroups and setfsgid need CAP_SETGID, setfsuid needs CAP_SETUID, so
     // capabilities are lowered last.
-    int rv = set_groups(caller.groups());
+    int rv = set_groups(groups);
     if (rv < 0) {
         status_ = rv;
         spdlog::error("setgroups for caller tid {}: {}", caller.tid(), sys::errno_name(rv));
         return;
     }
     switched_ = true;
-    if (!set_fsgid(caller.fsgid()) || !set_fsuid(caller.fsuid())) {
+    // Group ids first, while CAP_SETGID is effective. A new euid other than 0 clears the
+    // effective capabilities (the kernel's setuid fixup) and sets fsuid to it; a caller whose
+    // fsuid differs needs CAP_SETUID back for setfsuid.
+    if (!set_egid(caller.egid()) || !set_fsgid(caller.fsgid()) || !set_euid(caller.euid()) ||
+        (caller.fsuid() != caller.euid() && capset_self(daemon_creds.caps) != 0) ||
+        !set_fsuid(caller.fsuid())) {
         status_ = -EPERM;
-        spdlog::error("setfsuid/setfsgid {}:{} failed", caller.fsuid(), caller.fsgid());
+        spdlog::error("switch to caller tid {} ids euid {} fsuid {} egid {} fsgid {} failed",
+                      caller.tid(), caller.euid(), caller.fsuid(), caller.egid(), caller.fsgid());
         return;
     }
     __user_cap_data_struct lowered[_LINUX_CAPABILITY_U32S_3];
     std::copy(std::begin(daemon_creds.caps), std::end(daemon_creds.caps), lowered);
-    uint64_t eff = (caller.capabilities() | stand_in) & daemon_creds.effective;
     lowered[0].effective = static_cast<uint32_t>(eff);
     lowered[1].effective = static_cast<uint32_t>(eff >> 32);
     rv = capset_self(lowered);
@@ -233,9 +271,11 @@ CredentialScope::~CredentialScope()
 {
     if (!switched_)
         return;
-    // Capabilities first: restoring fsuid, fsgid and groups needs them.
-    if (capset_self(daemon_creds.caps) != 0 || !set_fsuid(0) || !set_fsgid(daemon_creds.fsgid) ||
-        set_groups(daemon_creds.groups) != 0) {
+    // euid 0 first: allowed with no capability since the real uid is 0, and it makes the
+    // permitted capabilities effective again for the rest; the daemon's own set last.
+    if (!set_euid(0) || !set_fsuid(0) || !set_egid(daemon_creds.egid) ||
+        !set_fsgid(daemon_creds.fsgid) || set_groups(daemon_creds.groups) != 0 ||
+        capset_self(daemon_creds.caps) != 0) {
         spdlog::critical("cannot restore the daemon's credentials on a worker thread: aborting");
         std::abort();
     }

@@ -72,7 +72,7 @@ constexpr std::array pid_entries{
     PidEntry{"gid_map", E, A, P},
     PidEntry{"projid_map", E, A, P},
     PidEntry{"setgroups", E, A, P},
-    PidEntry{"timers", E, A, P},
+    PidEntry{"timers", E, K, P, false, true},
     PidEntry{"timerslack_ns", E, K, P},
     PidEntry{"patch_state", E, K, P},
     PidEntry{"stack_depth", E, A, P},

@@ -123,7 +123,7 @@ int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::stri
     // Only as long as the source shows it readable by all: a file chmod'ed by the administrator
     // is then checked like any other.
     proto.alike_for_everyone = dir.kind == NodeKind::root && S_ISREG(st.st_mode) &&
-                               (st.st_mode & 0444) == 0444 && read_alike_by_everyone(n);
+                               readable_by_all(st.st_mode) && read_alike_by_everyone(n);
 
     auto remembered = r.mount.nodes().remember(
         parent, n,

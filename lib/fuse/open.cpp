@@ -28,10 +28,10 @@ int open_source(const Request& r, OpenFile& file, int flags)
     return 0;
 }
 
-bool readable_by_all(int fd)
+bool still_readable_by_all(int fd)
 {
     struct stat st{};
-    return ::fstat(fd, &st) == 0 && (st.st_mode & 0444) == 0444;
+    return ::fstat(fd, &st) == 0 && readable_by_all(st.st_mode);
 }
 
 } // namespace
@@ -62,9 +62,9 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
         fuse_reply_err(req, -rv);
         return;
     }
-    if (!file->checked && node->alike_for_everyone && !readable_by_all(file->fd.get())) {
-        // Made unreadable to others since the lookup (chmod of a top-level entry): the
-        // caller's credentials decide after all.
+    if (!file->checked && !still_readable_by_all(file->fd.get())) {
+        // Made unreadable to some since the lookup (root may chmod a top-level entry or one
+        // below net/): the caller's credentials decide after all.
         file->checked = true;
         if (int rv = open_source(r, *file, flags); rv < 0) {
             fuse_reply_err(req, -rv);

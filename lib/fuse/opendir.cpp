@@ -21,9 +21,9 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
     }
     auto dir = std::make_shared<OpenDir>();
     dir->node = node;
-    // Listing a world-readable directory outside pid directories is the same for everyone.
-    dir->checked = lookup_is_checked(r.mount, *node) ||
-                   (node->kind == NodeKind::proc_entry && !(node->mode & S_IROTH));
+    // Listing a directory everyone may read is the same for everyone, outside pid directories
+    // and in those whose entries the table calls alike for everyone.
+    dir->checked = lookup_is_checked(r.mount, *node) || !readable_by_all(node->mode);
     {
         MaybeCredentials creds(r.caller, dir->checked, *node);
         if (int rv = creds.status(); rv < 0) {

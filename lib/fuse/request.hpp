@@ -77,12 +77,20 @@ inline bool lookup_is_checked(const Mount& mount, const Node& node) noexcept
            (node.entry && node.entry->access == Access::kernel);
 }
 
-// Whether opening, reading, listing or following `node` must run as the caller.
+// Whether every caller may read (or list) what has this mode. The kernel applies the owner's,
+// the group's or the others' bits, whichever class the caller is in, so all three must allow it.
+inline bool readable_by_all(mode_t mode) noexcept { return (mode & 0444) == 0444; }
+
+// Whether opening, reading, listing or following `node` must run as the caller: always, unless
+// its content is the same for every reader and every reader may read it. An entry the table
+// calls alike for everyone may still hold files that not everyone may read (net/ip_tables_names
+// is 0440), so the mode decides too.
 inline bool content_is_checked(const Mount& mount, const Node& node) noexcept
 {
     if (node.alike_for_everyone)
         return false;
-    return node.kind == NodeKind::proc_entry || lookup_is_checked(mount, node);
+    return node.kind == NodeKind::proc_entry || lookup_is_checked(mount, node) ||
+           !readable_by_all(node.mode);
 }
 
 // 0 while the process a pid node belongs to still exists (zombies included), else -ENOENT, as

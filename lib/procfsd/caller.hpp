@@ -25,6 +25,9 @@ public:
     // The thread group (process) id; 0 when unknown (caller gone or not in our pid namespace).
     [[nodiscard]] pid_t tgid() const;
     [[nodiscard]] const std::vector<gid_t>& groups() const;
+    // Effective uid and gid (status), which sysctl permissions use where files use fsuid.
+    [[nodiscard]] uid_t euid() const;
+    [[nodiscard]] gid_t egid() const;
     // Effective capabilities as they count against processes of the daemon's user namespace:
     // none for a caller in another user namespace, whose capabilities are relative to its own.
     [[nodiscard]] uint64_t capabilities() const;
@@ -44,13 +47,16 @@ private:
     mutable bool loaded_ = false;
     mutable pid_t tgid_ = 0;
     mutable std::vector<gid_t> groups_;
+    mutable uid_t euid_ = fsuid_; // until the status says otherwise
+    mutable gid_t egid_ = fsgid_;
     mutable bool caps_loaded_ = false;
     mutable uint64_t caps_ = 0;
 };
 
-// Runs the current thread with a caller's file-system credentials (fsuid, fsgid, supplementary
+// Runs the current thread with a caller's credentials (fsuid, fsgid, euid, egid, supplementary
 // groups, effective capabilities) for as long as it lives, so that the source procfs applies
-// the kernel's own access checks (mode bits, ptrace_may_access) for that caller. Uses raw
+// the kernel's own access checks (mode bits, ptrace_may_access, sysctl's euid test) for that
+// caller. The real and saved ids stay the daemon's. Uses raw
 // system calls because they are per-thread, where glibc's setgroups() would change every thread
 // of the daemon. The destructor restores the daemon's credentials on every path; a thread that
 // cannot be restored must never serve again, so that aborts.

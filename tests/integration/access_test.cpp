@@ -175,6 +175,78 @@ TEST_CASE("an unprivileged caller gets exactly /proc's access to every entry kin
     CHECK(check_as(caller_uid, false, m.path(), targets) == "");
 }
 
+// Every entry below a pid directory, found by walking the kernel's tree rather than listed by
+// hand: what an unprivileged caller gets from lstat, open, a first read, a listing or a readlink
+// (outcomes and errnos, attributes, never contents, which change as the target runs).
+std::string walk_outcomes(const std::string& root, const std::string& rel, int depth, std::string& out)
+{
+    std::string path = root + "/" + rel;
+    struct stat st{};
+    if (::lstat(path.c_str(), &st) != 0) {
+        out += rel + " lstat " + strerrorname_np(errno) + "\n";
+        return out;
+    }
+    char attrs[64];
+    std::snprintf(attrs, sizeof attrs, " %o %u:%u", st.st_mode, st.st_uid, st.st_gid);
+    out += rel + attrs;
+    if (S_ISLNK(st.st_mode)) {
+        out += " " + outcome(path, Kind::readlink, false) + "\n";
+    } else if (S_ISREG(st.st_mode)) {
+        out += " " + outcome(path, Kind::read_head, false) + "\n";
+    } else if (S_ISDIR(st.st_mode)) {
+        auto names = list_dir(path);
+        out += names ? " listed\n" : std::string(" list ") + strerrorname_np(errno) + "\n";
+        if (names && depth > 0)
+            for (auto& n : *names)
+                if (n != "." && n != "..")
+                    walk_outcomes(root, rel + "/" + n, depth - 1, out);
+    } else {
+        out += "\n";
+    }
+    return out;
+}
+
+TEST_CASE("every entry below a pid directory gives an unprivileged caller /proc's outcome",
+          "[access][walk]")
+{
+    TestMount m;
+    auto other = spawn_sleeper_as(other_uid, true);
+    auto root = spawn_sleeper();
+    auto nondumpable = spawn_sleeper_as(caller_uid, false);
+    auto own_uid = spawn_sleeper_as(caller_uid, true);
+    std::string mount = m.path();
+    for (pid_t t : {other.pid(), root.pid(), nondumpable.pid(), own_uid.pid()}) {
+        std::string out = run_as_capture(Identity{caller_uid, caller_uid}, [&] {
+            std::string a, b;
+            walk_outcomes("/proc", std::to_string(t), 3, a);
+            walk_outcomes(mount, std::to_string(t), 3, b);
+            if (a == b)
+                return std::string();
+            // The first differing lines are enough to see what differs.
+            std::istringstream sa(a), sb(b);
+            std::string la, lb, diff;
+            int shown = 0;
+            for (;;) {
+                bool more_a = static_cast<bool>(std::getline(sa, la));
+                bool more_b = static_cast<bool>(std::getline(sb, lb));
+                if ((!more_a && !more_b) || shown == 12)
+                    break;
+                if (!more_a)
+                    la = "(end)";
+                if (!more_b)
+                    lb = "(end)";
+                if (la != lb) {
+                    diff += "  /proc:   " + la + "\n  procfsd: " + lb + "\n";
+                    ++shown;
+                }
+            }
+            return diff.empty() ? std::string("differ in length") : diff;
+        });
+        INFO("target " << t);
+        CHECK(out == "");
+    }
+}
+
 TEST_CASE("a caller with CAP_SYS_PTRACE only gets exactly /proc's access", "[access]")
 {
     TestMount m;
@@ -311,6 +383,60 @@ TEST_CASE("/proc/keys shows no caller a key only the daemon possesses", "[access
         INFO("uid " << who.uid);
         CHECK(out == "");
     }
+}
+
+// sysctl files judge the opener by euid and egid (test_perm), not by fsuid: a daemon thread that
+// switched only its fsuid would pass for root there. Opening for writing changes nothing until
+// a write, so every file of a few sysctl directories is opened both ways, as a plain user and as
+// a member of group root (which gets the group bits), and must meet /proc's answer.
+TEST_CASE("sysctl files refuse an unprivileged caller as /proc does, for reading and writing",
+          "[access][sysctl]")
+{
+    TestMount m;
+    std::vector<std::string> files;
+    for (const char* dir : {"sys/kernel", "sys/vm", "sys/fs", "sys/net/core", "sys/net/ipv4"}) {
+        auto names = list_dir("/proc/" + std::string(dir));
+        if (!names)
+            continue;
+        for (auto& n : *names) {
+            struct stat st{};
+            std::string rel = std::string(dir) + "/" + n;
+            if (::lstat(("/proc/" + rel).c_str(), &st) == 0 && S_ISREG(st.st_mode))
+                files.push_back(rel);
+        }
+    }
+    REQUIRE(files.size() > 50);
+    std::string mount = m.path();
+    auto open_errno = [](const std::string& path, int flags) {
+        int fd = ::open(path.c_str(), flags | O_NONBLOCK);
+        if (fd < 0)
+            return std::string(strerrorname_np(errno));
+        ::close(fd);
+        return std::string("ok");
+    };
+    size_t refused_native = 0;
+    for (const Identity& who : {Identity{caller_uid, caller_uid}, Identity{caller_uid, caller_uid, {0}}}) {
+        std::string out = run_as_capture(who, [&] {
+            std::string mismatches;
+            size_t refused = 0;
+            for (auto& f : files)
+                for (int flags : {O_RDONLY, O_WRONLY}) {
+                    std::string a = open_errno("/proc/" + f, flags);
+                    std::string b = open_errno(mount + "/" + f, flags);
+                    refused += a != "ok";
+                    if (a != b)
+                        mismatches += f + (flags == O_RDONLY ? " read" : " write") +
+                                      ": /proc " + a + ", procfsd " + b + "\n";
+                }
+            return mismatches + "refused " + std::to_string(refused);
+        });
+        INFO("groups " << who.groups.size());
+        auto tail = out.rfind("refused ");
+        REQUIRE(tail != std::string::npos);
+        CHECK(out.substr(0, tail) == "");
+        refused_native += std::stoul(out.substr(tail + 8));
+    }
+    CHECK(refused_native > 0); // the comparison covered refusals, not only successes
 }
 
 // A top-level file made unreadable to others after the daemon looked it up is checked again.
