@@ -271,11 +271,13 @@ CredentialScope::~CredentialScope()
 {
     if (!switched_)
         return;
-    // euid 0 first: allowed with no capability since the real uid is 0, and it makes the
-    // permitted capabilities effective again for the rest; the daemon's own set last.
-    if (!set_euid(0) || !set_fsuid(0) || !set_egid(daemon_creds.egid) ||
-        !set_fsgid(daemon_creds.fsgid) || set_groups(daemon_creds.groups) != 0 ||
-        capset_self(daemon_creds.caps) != 0) {
+    // euid 0 first, which needs no capability since the real uid is 0; then the daemon's
+    // capabilities, which the rest needs (a caller with euid 0 but fewer capabilities, such as
+    // root in a child user namespace, left this thread with neither a setuid fixup to undo nor
+    // CAP_SETGID).
+    if (!set_euid(0) || capset_self(daemon_creds.caps) != 0 || !set_fsuid(0) ||
+        !set_egid(daemon_creds.egid) || !set_fsgid(daemon_creds.fsgid) ||
+        set_groups(daemon_creds.groups) != 0) {
         spdlog::critical("cannot restore the daemon's credentials on a worker thread: aborting");
         std::abort();
     }

@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/keyctl.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -206,6 +207,35 @@ std::string walk_outcomes(const std::string& root, const std::string& rel, int d
     return out;
 }
 
+// The lines where two walks of `rel` differ, /proc's against the mount's; empty when equal.
+std::string compare_walks(const std::string& mount, const std::string& rel)
+{
+    std::string a, b;
+    walk_outcomes("/proc", rel, 3, a);
+    walk_outcomes(mount, rel, 3, b);
+    if (a == b)
+        return {};
+    // The first differing lines are enough to see what differs.
+    std::istringstream sa(a), sb(b);
+    std::string la, lb, diff;
+    int shown = 0;
+    for (;;) {
+        bool more_a = static_cast<bool>(std::getline(sa, la));
+        bool more_b = static_cast<bool>(std::getline(sb, lb));
+        if ((!more_a && !more_b) || shown == 12)
+            break;
+        if (!more_a)
+            la = "(end)";
+        if (!more_b)
+            lb = "(end)";
+        if (la != lb) {
+            diff += "  /proc:   " + la + "\n  procfsd: " + lb + "\n";
+            ++shown;
+        }
+    }
+    return diff.empty() ? std::string("differ in length") : diff;
+}
+
 TEST_CASE("every entry below a pid directory gives an unprivileged caller /proc's outcome",
           "[access][walk]")
 {
@@ -216,35 +246,47 @@ TEST_CASE("every entry below a pid directory gives an unprivileged caller /proc'
     auto own_uid = spawn_sleeper_as(caller_uid, true);
     std::string mount = m.path();
     for (pid_t t : {other.pid(), root.pid(), nondumpable.pid(), own_uid.pid()}) {
-        std::string out = run_as_capture(Identity{caller_uid, caller_uid}, [&] {
-            std::string a, b;
-            walk_outcomes("/proc", std::to_string(t), 3, a);
-            walk_outcomes(mount, std::to_string(t), 3, b);
-            if (a == b)
-                return std::string();
-            // The first differing lines are enough to see what differs.
-            std::istringstream sa(a), sb(b);
-            std::string la, lb, diff;
-            int shown = 0;
-            for (;;) {
-                bool more_a = static_cast<bool>(std::getline(sa, la));
-                bool more_b = static_cast<bool>(std::getline(sb, lb));
-                if ((!more_a && !more_b) || shown == 12)
-                    break;
-                if (!more_a)
-                    la = "(end)";
-                if (!more_b)
-                    lb = "(end)";
-                if (la != lb) {
-                    diff += "  /proc:   " + la + "\n  procfsd: " + lb + "\n";
-                    ++shown;
-                }
-            }
-            return diff.empty() ? std::string("differ in length") : diff;
-        });
+        std::string out = run_as_capture(Identity{caller_uid, caller_uid},
+                                         [&] { return compare_walks(mount, std::to_string(t)); });
         INFO("target " << t);
         CHECK(out == "");
     }
+}
+
+// Root with fewer capabilities than the daemon keeps euid 0 through the switch, so the worker
+// gets no setuid fixup to restore its capabilities from: it must restore them itself, or abort.
+TEST_CASE("root without capabilities gets /proc's outcomes, and the daemon lives on", "[access][walk]")
+{
+    TestMount m;
+    auto other = spawn_sleeper_as(other_uid, true);
+    auto nondumpable = spawn_sleeper_as(caller_uid, false);
+    std::string mount = m.path();
+    std::string out = run_as_capture(Identity{0, 0}, [&] {
+        __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+        __user_cap_data_struct data[2]{};
+        if (::syscall(SYS_capget, &hdr, data) != 0)
+            return std::string("capget failed");
+        data[0].effective = data[1].effective = 0;
+        if (::syscall(SYS_capset, &hdr, data) != 0)
+            return std::string("capset failed");
+        std::string r;
+        for (pid_t t : {other.pid(), nondumpable.pid()})
+            r += compare_walks(mount, std::to_string(t));
+        return r + compare_walks(mount, "sys/kernel");
+    });
+    CHECK(out == "");
+    // Root in a child user namespace: its capabilities count for nothing here (fewer answers
+    // than the kernel may give, see the README); the daemon must answer and keep answering.
+    out = run_as_capture(Identity{0, 0}, [&] {
+        if (::unshare(CLONE_NEWUSER) != 0)
+            return std::string("unshare(CLONE_NEWUSER) failed");
+        std::string a;
+        walk_outcomes(mount, std::to_string(other.pid()), 3, a);
+        return std::string();
+    });
+    CHECK(out == "");
+    CHECK(read_file(m.path(std::to_string(other.pid()) + "/status")));
+    CHECK(compare_walks(mount, std::to_string(nondumpable.pid())) == "");
 }
 
 TEST_CASE("a caller with CAP_SYS_PTRACE only gets exactly /proc's access", "[access]")
