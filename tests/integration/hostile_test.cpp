@@ -123,6 +123,16 @@ TEST_CASE("odd names, offsets and unsupported operations get the kernel's errno"
             return n < 0 ? -1 : 0;
         });
     }
+    // SEEK_DATA and SEEK_HOLE reach the daemon, which asks the source: EINVAL from seq_file and
+    // mem, ENXIO past the end of cmdline. (SEEK_END is FUSE's own, on a size of 0.)
+    for (const char* f : {"/status", "/maps", "/mem", "/cmdline"})
+        for (int whence : {SEEK_DATA, SEEK_HOLE})
+            same_errno(m, pid + f, [whence](const std::string& p) {
+                int fd = ::open(p.c_str(), O_RDONLY);
+                off_t rv = ::lseek(fd, 5, whence);
+                ::close(fd);
+                return rv < 0 ? -1 : 0;
+            });
     // A readdir cookie from an old listing, used on a new one.
     {
         DIR* d = ::opendir(m.path().c_str());
