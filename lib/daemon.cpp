@@ -47,7 +47,7 @@ int Daemon::add_mount(const std::string& mountpoint, const MountOptions& options
         return -EBUSY;
     }
     auto mount = std::make_shared<Mount>(
-        mountpoint, options, Mount::Shared{registry_, stats_, watcher_.reports_reap(), ended_.get()});
+        mountpoint, options, Mount::Shared{registry_, stats_, watcher_.reports_reap(), ended_.get(), &polls_});
     if (int rv = mount->mount(); rv < 0)
         return rv;
     if (started_)
@@ -64,6 +64,7 @@ void Daemon::start()
         return;
     started_ = true;
     watcher_.start();
+    polls_.start();
     control_.start();
     for (auto& [path, mount] : mounts_)
         mount->start();
@@ -98,6 +99,7 @@ void Daemon::stop()
     }
     control_.stop();
     watcher_.stop();
+    polls_.stop();
 }
 
 void Daemon::listen_control(const std::string& name) { control_.listen_name("procfsd/ctl/" + name); }

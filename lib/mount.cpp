@@ -229,6 +229,14 @@ int Mount::notify_inval_entry(fuse_ino_t parent, const std::string& name)
     return fuse_lowlevel_notify_inval_entry(session_, parent, name.data(), name.size());
 }
 
+int Mount::notify_poll(fuse_pollhandle* handle)
+{
+    std::lock_guard lock(notify_mu_);
+    if (!connected_ || !session_)
+        return -ENOTCONN;
+    return fuse_lowlevel_notify_poll(handle);
+}
+
 double Mount::entry_timeout(const Node& node) const noexcept
 {
     if (node.restricted || node.lifetime == Lifetime::volatile_)

@@ -10,6 +10,7 @@
 
 #include "procfsd/mount.hpp"
 #include "procfsd/node.hpp"
+#include "procfsd/poll_watcher.hpp"
 #include "procfsd/unique_fd.hpp"
 
 namespace procfsd {
@@ -23,6 +24,19 @@ struct OpenFile {
     // What the kernel would give this reader instead of the source's content (the daemon's own
     // stat and wchan to a reader without ptrace access; see own_process.hpp).
     std::optional<std::string> content;
+    // Made by the first FUSE poll of this file (see fuse/poll.cpp).
+    std::mutex poll_mu; // guards the pointer, not the state
+    std::shared_ptr<PollState> poll;
+
+    OpenFile() = default;
+    OpenFile(const OpenFile&) = delete;
+    OpenFile& operator=(const OpenFile&) = delete;
+    // The watch ends before the source closes (fd is destroyed after this body).
+    ~OpenFile()
+    {
+        if (poll)
+            poll->detach();
+    }
 
     // The open file behind a request's handle; null if it is not (or no longer) open.
     static std::shared_ptr<OpenFile> from(Mount& mount, const fuse_file_info* fi)

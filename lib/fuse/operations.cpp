@@ -22,6 +22,7 @@ const fuse_lowlevel_ops& procfs_operations()
         o.write = fuse_op::write;
         o.release = fuse_op::release;
         o.lseek = fuse_op::lseek;
+        o.poll = fuse_op::poll;
         o.opendir = fuse_op::opendir;
         o.readdir = fuse_op::readdir;
         o.readdirplus = fuse_op::readdirplus;

@@ -8,6 +8,7 @@
 
 #include "procfsd/control_server.hpp"
 #include "procfsd/exit_watcher.hpp"
+#include "procfsd/poll_watcher.hpp"
 #include "procfsd/mount.hpp"
 #include "procfsd/mount_options.hpp"
 #include "procfsd/process_registry.hpp"
@@ -58,6 +59,7 @@ public:
 private:
     Stats stats_;
     ExitWatcher watcher_;
+    PollWatcher polls_; // before the mounts: their open files detach from it
     ProcessRegistry registry_;
     ControlServer control_;
     mutable std::mutex mu_; // guards mounts_ and started_

@@ -19,6 +19,8 @@
 
 namespace procfsd {
 
+class PollWatcher;
+
 // One FUSE mount: its session, its request loop thread, its options and its inodes. Every mount
 // shares the daemon's process registry, exit watcher and counters.
 class Mount : public std::enable_shared_from_this<Mount> {
@@ -28,6 +30,7 @@ public:
         Stats& stats;
         bool reap_reported; // false: zombies are never cached (see ExitWatcher)
         int ended_fd;       // eventfd bumped when the loop ends without stop() (external umount)
+        PollWatcher* polls = nullptr; // null: polls are answered, never notified
     };
 
     Mount(std::string mountpoint, MountOptions options, Shared shared);
@@ -49,6 +52,9 @@ public:
     // From the exit watcher only (never from a request handler): drops `name` in `parent` from
     // the kernel's dentry cache. Returns 0 or -errno; -ENOTCONN once the mount is stopping.
     int notify_inval_entry(fuse_ino_t parent, const std::string& name);
+    // From the poll watcher: wakes the callers polling the open file behind `handle`.
+    int notify_poll(fuse_pollhandle* handle);
+    [[nodiscard]] PollWatcher* polls() noexcept { return shared_.polls; }
 
     [[nodiscard]] const std::string& mountpoint() const noexcept { return mountpoint_; }
     [[nodiscard]] const MountOptions& options() const noexcept { return options_; }

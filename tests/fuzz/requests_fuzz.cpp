@@ -66,6 +66,14 @@ struct release_in {
 struct forget_in {
     uint64_t nlookup;
 };
+struct poll_in {
+    uint64_t fh, kh;
+    uint32_t flags, events;
+};
+struct lseek_in {
+    uint64_t fh, offset;
+    uint32_t whence, padding;
+};
 struct access_in {
     uint32_t mask, padding;
 };
@@ -78,7 +86,8 @@ struct mkdir_in {
 enum : uint32_t {
     LOOKUP = 1, FORGET = 2, GETATTR = 3, READLINK = 5, MKDIR = 9, UNLINK = 10, OPEN = 14,
     READ = 15, STATFS = 17, RELEASE = 18, GETXATTR = 22, LISTXATTR = 23, INIT = 26,
-    OPENDIR = 27, READDIR = 28, RELEASEDIR = 29, ACCESS = 34, READDIRPLUS = 44
+    OPENDIR = 27, READDIR = 28, RELEASEDIR = 29, ACCESS = 34, POLL = 40, READDIRPLUS = 44,
+    LSEEK = 46
 };
 } // namespace wire
 
@@ -208,7 +217,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         uint8_t op = in.byte();
         uint32_t uid = (in.byte() & 1) ? 65534 : 0;
         uint64_t node = h.nodes[in.byte() % h.nodes.size()];
-        switch (op % 14) {
+        switch (op % 16) {
         case 0: {
             std::string n = in.name();
             if (n.find('/') != std::string::npos || n.find('\0') != std::string::npos || n.empty() || n.size() > 255)
@@ -299,6 +308,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
                 h.send(wire::MKDIR, node, uid, &mk, sizeof mk, n);
             break;
         }
+        case 14:
+            if (!opened_files.empty()) {
+                // With FUSE_POLL_SCHEDULE_NOTIFY sometimes: no watcher here, the handle is dropped.
+                wire::poll_in p{opened_files[in.byte() % opened_files.size()], in.u64(), in.byte() & 1u,
+                                in.byte() * 0x101u};
+                h.send(wire::POLL, node, uid, &p, sizeof p);
+            }
+            break;
+        case 15:
+            if (!opened_files.empty()) {
+                wire::lseek_in l{opened_files[in.byte() % opened_files.size()], in.u64() >> (in.byte() % 64),
+                                 in.byte() % 6u, 0};
+                h.send(wire::LSEEK, node, uid, &l, sizeof l);
+            }
+            break;
         default: {
             std::string n = in.name();
             if (!n.empty() && n.find('/') == std::string::npos && n.find('\0') == std::string::npos && n.size() <= 255)

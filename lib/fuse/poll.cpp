@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <poll.h>
+
+#include "fuse/open_file.hpp"
+#include "fuse/operations.hpp"
+#include "fuse/request.hpp"
+#include "procfsd/poll_watcher.hpp"
+
+namespace procfsd::fuse_op {
+
+namespace {
+
+// The poll bits the source shows now, without waiting. Polling needs no credentials: what
+// can be polled was decided at open.
+uint32_t poll_now(int fd, uint32_t events)
+{
+    struct pollfd p{fd, static_cast<short>(events), 0};
+    int n;
+    do
+        n = ::poll(&p, 1, 0);
+    while (n < 0 && errno == EINTR);
+    return n < 0 ? POLLERR : static_cast<uint16_t>(p.revents);
+}
+
+std::shared_ptr<PollState> poll_state(Mount& mount, OpenFile& file)
+{
+    std::lock_guard lock(file.poll_mu);
+    if (!file.poll)
+        file.poll = std::make_shared<PollState>(mount.weak_from_this(), file.fd.get());
+    return file.poll;
+}
+
+} // namespace
+
+// poll(), select() and epoll on a procfs file behave as on /proc: mountinfo reports a mount
+// change with POLLPRI|POLLERR, sysctl files such as kernel/hostname a change of their value,
+// /proc/pressure/* a PSI trigger's event; files without a poll method are always ready. The
+// source answers now; when the kernel asks to be notified, the watcher waits on the source.
+void poll(fuse_req_t req, fuse_ino_t, fuse_file_info* fi, fuse_pollhandle* handle)
+{
+    Request r(req, Op::other);
+    auto file = OpenFile::from(r.mount, fi);
+    if (!file) {
+        if (handle)
+            fuse_pollhandle_destroy(handle);
+        fuse_reply_err(req, EBADF);
+        return;
+    }
+    // Kernels before FUSE 7.21 send no events: ask for all.
+    uint32_t events = fi->poll_events ? fi->poll_events : POLLIN | POLLOUT | POLLPRI | POLLRDNORM;
+    uint32_t revents = poll_now(file->fd.get(), events);
+    auto state = poll_state(r.mount, *file);
+    fuse_pollhandle* replaced = nullptr;
+    {
+        std::lock_guard lock(state->mu);
+        revents |= std::exchange(state->pending, 0);
+        if (handle && r.mount.polls())
+            replaced = std::exchange(state->handle, handle);
+        else if (handle)
+            replaced = handle; // nobody to notify: the caller polls again on its own timeout
+    }
+    if (replaced)
+        fuse_pollhandle_destroy(replaced);
+    if (handle && r.mount.polls() && r.mount.polls()->arm(state, events) < 0) {
+        // Not pollable (always ready) or gone: nothing will ever be notified.
+        std::lock_guard lock(state->mu);
+        if (state->handle == handle)
+            fuse_pollhandle_destroy(std::exchange(state->handle, nullptr));
+    }
+    fuse_reply_poll(req, revents);
+}
+
+} // namespace procfsd::fuse_op

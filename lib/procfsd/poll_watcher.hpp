@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <fuse_lowlevel.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "procfsd/unique_fd.hpp"
+
+namespace procfsd {
+
+class Mount;
+class PollWatcher;
+
+// The poll state of one open file whose caller waits in poll(), select() or epoll: the kernel's
+// handle to notify when the source becomes ready, and what the source reported meanwhile. A
+// source's poll may consume its event (mountinfo reports a mount change once per open file,
+// PSI a trigger once), so what the watcher hears is kept here until the next FUSE poll.
+struct PollState {
+    PollState(std::weak_ptr<Mount> mount, int fd) : mount(std::move(mount)), fd(fd) {}
+    PollState(const PollState&) = delete;
+    PollState& operator=(const PollState&) = delete;
+    ~PollState();
+
+    // Stops watching, before the source fd closes: called by the open file's owner.
+    void detach();
+
+    const std::weak_ptr<Mount> mount;
+    std::mutex mu;                     // guards what follows
+    int fd;                            // the open file's source descriptor; -1 once detached
+    fuse_pollhandle* handle = nullptr; // owned
+    uint32_t pending = 0;              // poll bits heard since the last FUSE poll
+    PollWatcher* watcher = nullptr;    // set while registered
+    uint64_t id = 0;
+};
+
+// Watches the sources of polled open files in one epoll, one-shot per FUSE poll, on a thread
+// that serves no requests, and tells the kernel when one is ready (fuse_lowlevel_notify_poll),
+// which makes the caller's poll ask again.
+class PollWatcher {
+public:
+    PollWatcher();
+    PollWatcher(const PollWatcher&) = delete;
+    PollWatcher& operator=(const PollWatcher&) = delete;
+    ~PollWatcher();
+
+    void start();
+    void stop();
+
+    // Watches state's source for `events` (poll bits) until they occur once. Returns 0, or
+    // -errno: -EPERM for a source that cannot be polled (always ready, nothing to wait for).
+    int arm(const std::shared_ptr<PollState>& state, uint32_t events);
+
+private:
+    friend struct PollState;
+    void forget(uint64_t id, int fd); // with the state's lock held
+    void run();
+
+    UniqueFd epoll_;
+    UniqueFd wakeup_;
+    std::thread thread_;
+    std::atomic<bool> stopping_{false};
+    std::mutex mu_; // guards states_ and next_id_
+    std::unordered_map<uint64_t, std::weak_ptr<PollState>> states_;
+    uint64_t next_id_ = 1;
+};
+
+} // namespace procfsd
