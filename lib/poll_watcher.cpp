@@ -109,13 +109,15 @@ void PollWatcher::run()
             return;
         }
         for (int i = 0; i < n; ++i) {
-            const auto& ev = events[static_cast<size_t>(i)];
-            if (ev.data.u64 == wakeup_key)
+            // Copied out: struct epoll_event is packed, its fields unaligned.
+            const uint64_t id = events[static_cast<size_t>(i)].data.u64;
+            const uint32_t what = events[static_cast<size_t>(i)].events;
+            if (id == wakeup_key)
                 continue;
             std::shared_ptr<PollState> state;
             {
                 std::lock_guard lock(mu_);
-                auto it = states_.find(ev.data.u64);
+                auto it = states_.find(id);
                 if (it != states_.end())
                     state = it->second.lock();
             }
@@ -124,7 +126,7 @@ void PollWatcher::run()
             fuse_pollhandle* handle = nullptr;
             {
                 std::lock_guard lock(state->mu);
-                state->pending |= ev.events;
+                state->pending |= what;
                 handle = std::exchange(state->handle, nullptr);
             }
             if (!handle)
