@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -72,6 +73,10 @@ int set_groups(const std::vector<gid_t>& groups)
 // caller must carry the caller's. The real and saved ids stay the daemon's (0), which lets the
 // thread take back euid 0 without any capability.
 bool set_euid(uid_t uid) { return ::syscall(SYS_setresuid, -1, uid, -1) == 0; }
+
+// The worker's euid for a caller from another user namespace: a valid uid that no process runs
+// as, so no user namespace is owned by it. ((uid_t)-1 means "unchanged" to setresuid.)
+constexpr uid_t foreign_euid = static_cast<uid_t>(-2);
 bool set_egid(gid_t gid) { return ::syscall(SYS_setresgid, -1, gid, -1) == 0; }
 
 // setfsuid/setfsgid report no errors; read the value back to know whether it took.
@@ -139,13 +144,30 @@ void Caller::load() const
     std::string_view tgid = field(text, "Tgid");
     std::from_chars(tgid.data(), tgid.data() + tgid.size(), tgid_);
     // "Uid:\treal\teffective\tsaved\tfs", likewise Gid.
-    auto second = [](std::string_view ids, auto& out) {
-        auto tab = ids.find('\t');
-        if (tab != std::string_view::npos)
-            std::from_chars(ids.data() + tab + 1, ids.data() + ids.size(), out);
+    auto ids = [](std::string_view line) {
+        std::array<long long, 4> out{-1, -1, -1, -1};
+        for (auto& id : out) {
+            while (!line.empty() && (line.front() == '\t' || line.front() == ' '))
+                line.remove_prefix(1);
+            auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), id);
+            if (ec != std::errc{})
+                break;
+            line.remove_prefix(static_cast<size_t>(end - line.data()));
+        }
+        return out;
     };
-    second(field(text, "Uid"), euid_);
-    second(field(text, "Gid"), egid_);
+    auto uids = ids(field(text, "Uid"));
+    auto gids = ids(field(text, "Gid"));
+    // The thread must still be the one that sent the request: its fs ids are the header's. A
+    // request that outlived its sender (the thread exited, its tid went to another process)
+    // gets nothing from whoever holds the tid now.
+    if (uids[3] != static_cast<long long>(fsuid_) || gids[3] != static_cast<long long>(fsgid_)) {
+        stranger_ = true;
+        tgid_ = 0;
+        return;
+    }
+    euid_ = static_cast<uid_t>(uids[1]);
+    egid_ = static_cast<gid_t>(gids[1]);
 
     std::string_view groups = field(text, "Groups");
     while (!groups.empty()) {
@@ -174,9 +196,18 @@ void Caller::load_capabilities() const
     if (::syscall(SYS_capget, &hdr, data) != 0)
         return; // gone: no capabilities
     caps_ = effective_of(data);
-    if (caps_ != 0 &&
-        user_ns_of("/proc/" + std::to_string(tid_) + "/ns/user") != daemon_creds.user_ns)
+    if (caps_ != 0 && !in_daemon_user_ns())
         caps_ = 0;
+}
+
+bool Caller::in_daemon_user_ns() const
+{
+    if (!user_ns_loaded_) {
+        user_ns_loaded_ = true;
+        in_daemon_user_ns_ =
+            tid_ > 0 && user_ns_of("/proc/" + std::to_string(tid_) + "/ns/user") == daemon_creds.user_ns;
+    }
+    return in_daemon_user_ns_;
 }
 
 pid_t Caller::tgid() const
@@ -212,7 +243,7 @@ gid_t Caller::egid() const
 uint64_t Caller::capabilities() const
 {
     load_capabilities();
-    return caps_;
+    return stranger_ ? 0 : caps_;
 }
 
 bool Caller::in_group(gid_t gid) const
@@ -234,8 +265,14 @@ CredentialScope::CredentialScope(const Caller& caller, uint64_t stand_in)
         return;
     // Everything about the caller is read first, with the daemon's credentials: once switched,
     // this thread may no longer read the caller's ns/user link (a ptrace check).
+    const std::vector<gid_t>& groups = caller.groups(); // first: it finds out a stranger
     const uint64_t eff = (caller.capabilities() | stand_in) & daemon_creds.effective;
-    const std::vector<gid_t>& groups = caller.groups();
+    // The kernel gives a task every capability in the user namespaces its euid owns, below its
+    // own (cap_capable). The worker stays in the daemon's namespace, so for a caller in another
+    // one, whose euid may own that very namespace, its euid would grant what the caller does
+    // not have there: such a caller's euid is replaced by one that owns nothing. (Its fsuid,
+    // which file access and ptrace's uid test use, stays.)
+    const uid_t euid = caller.in_daemon_user_ns() ? caller.euid() : foreign_euid;
     // Order matters: setgroups and setfsgid need CAP_SETGID, setfsuid needs CAP_SETUID, so
     // capabilities are lowered last.
     int rv = set_groups(groups);
@@ -248,12 +285,12 @@ CredentialScope::CredentialScope(const Caller& caller, uint64_t stand_in)
     // Group ids first, while CAP_SETGID is effective. A new euid other than 0 clears the
     // effective capabilities (the kernel's setuid fixup) and sets fsuid to it; a caller whose
     // fsuid differs needs CAP_SETUID back for setfsuid.
-    if (!set_egid(caller.egid()) || !set_fsgid(caller.fsgid()) || !set_euid(caller.euid()) ||
-        (caller.fsuid() != caller.euid() && capset_self(daemon_creds.caps) != 0) ||
+    if (!set_egid(caller.egid()) || !set_fsgid(caller.fsgid()) || !set_euid(euid) ||
+        (caller.fsuid() != euid && capset_self(daemon_creds.caps) != 0) ||
         !set_fsuid(caller.fsuid())) {
         status_ = -EPERM;
         spdlog::error("switch to caller tid {} ids euid {} fsuid {} egid {} fsgid {} failed",
-                      caller.tid(), caller.euid(), caller.fsuid(), caller.egid(), caller.fsgid());
+                      caller.tid(), euid, caller.fsuid(), caller.egid(), caller.fsgid());
         return;
     }
     __user_cap_data_struct lowered[_LINUX_CAPABILITY_U32S_3];

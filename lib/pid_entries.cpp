@@ -23,7 +23,9 @@ constexpr std::array pid_entries{
     PidEntry{"map_files", E, K, V, true, true},
     PidEntry{"fdinfo", E, K, V, false, true},
     PidEntry{"ns", E, K, P, false, true},
-    PidEntry{"net", E, A, S},
+    // net/: %pK socket addresses (unix, netlink, packet, tcp...) show per reader under
+    // kptr_restrict=1, and some files are 0440.
+    PidEntry{"net", E, K, S},
     PidEntry{"environ", E, K, P, false, true},
     PidEntry{"auxv", E, K, P, false, true},
     PidEntry{"status", E, A, P},

@@ -72,6 +72,19 @@ int classify(const Mount& mount, const Node& dir, std::string_view name, ChildSp
     return -ENOENT;
 }
 
+// The directory's mode now. Root may chmod the entries of a procfs directory (proc_notify_change)
+// and those below a pid's net/, after their node was made; pid directories, task/ and the root
+// keep theirs.
+mode_t current_mode(const Request& r, const Node& dir)
+{
+    if (dir.kind != NodeKind::proc_entry && dir.kind != NodeKind::pid_entry)
+        return dir.mode;
+    struct stat st{};
+    if (sys::fstatat(r.mount.source_fd(), dir.path.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return 0; // gone or unreachable: search it as the caller
+    return st.st_mode;
+}
+
 } // namespace
 
 int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::string_view n,
@@ -109,7 +122,7 @@ int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::stri
     proto.task = task;
     proto.entry = spec.entry;
     proto.lifetime = spec.lifetime;
-    proto.restricted = dir.restricted || !(dir.mode & S_IXOTH);
+    proto.restricted = dir.restricted || !(current_mode(r, dir) & S_IXOTH);
 
     struct stat st{};
     if (int rv = source_attr(r, proto, &st); rv < 0) {
@@ -128,8 +141,10 @@ int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::stri
     auto remembered = r.mount.nodes().remember(
         parent, n,
         [&](const Node& existing) {
+            // The mode decides how a node is served (content_is_checked, its children's
+            // `restricted`): a chmod since the node was made makes a new one.
             return existing.task == proto.task && existing.kind == proto.kind &&
-                   (existing.mode & S_IFMT) == (proto.mode & S_IFMT) &&
+                   existing.mode == proto.mode && existing.restricted == proto.restricted &&
                    existing.alike_for_everyone == proto.alike_for_everyone;
         },
         [&] {

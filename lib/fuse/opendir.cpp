@@ -7,6 +7,23 @@
 
 namespace procfsd::fuse_op {
 
+namespace {
+
+// Opens the directory's source, as the caller when the listing is checked. Returns 0 or -errno.
+int open_source(const Request& r, OpenDir& dir)
+{
+    MaybeCredentials creds(r.caller, dir.checked, *dir.node);
+    if (int rv = creds.status(); rv < 0)
+        return rv;
+    auto src = sys::openat(r.mount.source_fd(), dir.node->path.c_str(), O_RDONLY | O_DIRECTORY);
+    if (!src.ok())
+        return -src.error;
+    dir.fd = std::move(src.value);
+    return 0;
+}
+
+} // namespace
+
 void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
 {
     Request r(req, Op::opendir);
@@ -24,18 +41,18 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
     // Listing a directory everyone may read is the same for everyone, outside pid directories
     // and in those whose entries the table calls alike for everyone.
     dir->checked = lookup_is_checked(r.mount, *node) || !readable_by_all(node->mode);
-    {
-        MaybeCredentials creds(r.caller, dir->checked, *node);
-        if (int rv = creds.status(); rv < 0) {
+    if (int rv = open_source(r, *dir); rv < 0) {
+        fuse_reply_err(req, -rv);
+        return;
+    }
+    struct stat st{};
+    if (!dir->checked && (::fstat(dir->fd.get(), &st) != 0 || !readable_by_all(st.st_mode))) {
+        // Made unreadable to some since the lookup (chmod): listed as the caller after all.
+        dir->checked = true;
+        if (int rv = open_source(r, *dir); rv < 0) {
             fuse_reply_err(req, -rv);
             return;
         }
-        auto src = sys::openat(r.mount.source_fd(), node->path.c_str(), O_RDONLY | O_DIRECTORY);
-        if (!src.ok()) {
-            fuse_reply_err(req, src.error);
-            return;
-        }
-        dir->fd = std::move(src.value);
     }
     if (int rv = check_alive(*node); rv < 0) {
         fuse_reply_err(req, -rv);

@@ -47,10 +47,11 @@ public:
             scope_.emplace(caller, stand_in_capabilities(caller, target));
     }
 
-    // What the kernel grants a task on itself, as capabilities for the daemon's stand-in thread:
-    // its own process passes ptrace checks (CAP_SYS_PTRACE) and enters its own fd/ and
-    // map_files/ (CAP_DAC_READ_SEARCH, there only); its own thread may touch its timerslack_ns
-    // (CAP_SYS_NICE).
+    // What the kernel grants a task on itself, as capabilities for the daemon's stand-in thread,
+    // each only where it passes that one check: its own process passes ptrace checks
+    // (CAP_SYS_PTRACE, which nothing else in procfs consults) and enters its own fd/ and
+    // map_files/ (CAP_DAC_READ_SEARCH, there only); its own thread may set its timerslack_ns
+    // (CAP_SYS_NICE, there only: elsewhere, as for autogroup, it would lift the nice limits).
     static uint64_t stand_in_capabilities(const Caller& caller, const Node& target)
     {
         if (!target.task || target.task->tgid != caller.tgid())
@@ -58,7 +59,8 @@ public:
         uint64_t caps = uint64_t{1} << CAP_SYS_PTRACE;
         if (target.entry && target.entry->own_process_enters)
             caps |= uint64_t{1} << CAP_DAC_READ_SEARCH;
-        if (target.task->tid == caller.tid())
+        if (target.task->tid == caller.tid() && target.kind == NodeKind::pid_entry && target.entry &&
+            target.entry->name == "timerslack_ns")
             caps |= uint64_t{1} << CAP_SYS_NICE;
         return caps;
     }

@@ -28,6 +28,9 @@ public:
     // Effective uid and gid (status), which sysctl permissions use where files use fsuid.
     [[nodiscard]] uid_t euid() const;
     [[nodiscard]] gid_t egid() const;
+    // Whether the caller lives in the daemon's user namespace (where its ids and capabilities
+    // mean what they mean to the daemon).
+    [[nodiscard]] bool in_daemon_user_ns() const;
     // Effective capabilities as they count against processes of the daemon's user namespace:
     // none for a caller in another user namespace, whose capabilities are relative to its own.
     [[nodiscard]] uint64_t capabilities() const;
@@ -49,6 +52,9 @@ private:
     mutable std::vector<gid_t> groups_;
     mutable uid_t euid_ = fsuid_; // until the status says otherwise
     mutable gid_t egid_ = fsgid_;
+    mutable bool stranger_ = false; // the tid's fs ids are not the request's: see load()
+    mutable bool user_ns_loaded_ = false;
+    mutable bool in_daemon_user_ns_ = false;
     mutable bool caps_loaded_ = false;
     mutable uint64_t caps_ = 0;
 };

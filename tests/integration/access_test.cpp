@@ -502,3 +502,174 @@ TEST_CASE("a top-level file chmod'ed after lookup is refused as /proc refuses it
     });
     CHECK(out == "err EACCES / err EACCES");
 }
+
+// A caller in a user namespace its own uid owns: the kernel gives a task every capability in a
+// namespace its euid owns, from the parent namespace, so a worker that took the caller's euid
+// in the daemon's namespace would hold them all over the caller's namespace. The caller itself,
+// with no capability there, may not read its own non-dumpable child's environ.
+#if defined(__x86_64__)
+constexpr long prctl_syscall = 157;
+#elif defined(__aarch64__)
+constexpr long prctl_syscall = 167;
+#else
+constexpr long prctl_syscall = SYS_prctl;
+#endif
+
+TEST_CASE("a caller in its own user namespace gets no capability there from the worker", "[access][userns]")
+{
+    TestMount m;
+    std::string mount = m.path();
+    std::string out = run_as_capture(Identity{other_uid, other_uid}, [&] {
+        if (::unshare(CLONE_NEWUSER) != 0)
+            return std::string("unshare(CLONE_NEWUSER): ") + strerrorname_np(errno);
+        // Root inside maps to its own uid, as `unshare -U -r` does (its /proc/self must be its
+        // own again after setuid for that).
+        ::prctl(PR_SET_DUMPABLE, 1);
+        std::string map = "0 " + std::to_string(other_uid) + " 1";
+        int mfd = ::open("/proc/self/uid_map", O_WRONLY);
+        if (mfd < 0 || ::write(mfd, map.data(), map.size()) != static_cast<ssize_t>(map.size()))
+            return std::string("uid_map: ") + strerrorname_np(errno);
+        ::close(mfd);
+        int ready[2];
+        if (::pipe(ready) != 0)
+            return std::string("pipe");
+        pid_t child = ::fork();
+        if (child == 0) {
+            // A program started inside the namespace (its mm belongs to it), made non-dumpable
+            // by itself: perl is always there (perl-base is essential), prctl by number.
+            ::dup2(ready[1], 1);
+            std::string script = "syscall(" + std::to_string(prctl_syscall) +
+                                 ", 4, 0, 0, 0, 0) == 0 or exit 1; $| = 1; print 'r'; sleep 1000";
+            ::execl("/usr/bin/perl", "perl", "-e", script.c_str(), static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        ::close(ready[1]);
+        char c;
+        if (::read(ready[0], &c, 1) != 1)
+            return std::string("the non-dumpable sleeper did not start");
+        // No capability left in the new namespace either.
+        __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+        __user_cap_data_struct data[2]{};
+        ::syscall(SYS_capset, &hdr, data);
+        std::string rel = std::to_string(child) + "/environ";
+        std::string a = outcome("/proc/" + rel, Kind::read, false);
+        std::string b = outcome(mount + "/" + rel, Kind::read, false);
+        ::kill(child, SIGKILL);
+        ::waitpid(child, nullptr, 0);
+        return a == b ? std::string() : "/proc: " + a + ", procfsd: " + b;
+    });
+    CHECK(out == "");
+}
+
+// What the kernel lets a task do to itself alone is granted to the worker only where it applies:
+// CAP_SYS_NICE for timerslack_ns, never for autogroup, where it would lift the nice limit.
+TEST_CASE("a caller's own autogroup refuses a negative nice as /proc does", "[access]")
+{
+    if (::access("/proc/self/autogroup", F_OK) != 0)
+        SKIP("no CONFIG_SCHED_AUTOGROUP");
+    TestMount m;
+    std::string mount = m.path();
+    std::string out = run_as_capture(Identity{caller_uid, caller_uid}, [&] {
+        ::prctl(PR_SET_DUMPABLE, 1); // its /proc/self entries are its own again after setuid
+        auto write_nice = [](const std::string& path) {
+            int fd = ::open(path.c_str(), O_WRONLY);
+            if (fd < 0)
+                return std::string("open ") + strerrorname_np(errno);
+            ssize_t n = ::write(fd, "-10", 3);
+            int err = errno;
+            ::close(fd);
+            return n < 0 ? std::string("write ") + strerrorname_np(err) : std::string("ok");
+        };
+        return write_nice("/proc/self/autogroup") + " / " + write_nice(mount + "/self/autogroup");
+    });
+    CHECK(out == "write EPERM / write EPERM");
+}
+
+namespace {
+
+// Sets a sysctl for the scope of a test and puts the old value back.
+struct SysctlScope {
+    std::string path, old;
+    SysctlScope(std::string p, const std::string& value) : path(std::move(p))
+    {
+        old = read_file(path).value_or("");
+        int fd = ::open(path.c_str(), O_WRONLY);
+        REQUIRE(fd >= 0);
+        REQUIRE(::write(fd, value.data(), value.size()) == static_cast<ssize_t>(value.size()));
+        ::close(fd);
+    }
+    ~SysctlScope()
+    {
+        int fd = ::open(path.c_str(), O_WRONLY);
+        if (fd >= 0) {
+            [[maybe_unused]] auto n = ::write(fd, old.data(), old.size());
+            ::close(fd);
+        }
+    }
+};
+
+} // namespace
+
+// net/ files print socket addresses with %pK: under kptr_restrict=1 a reader without CAP_SYSLOG
+// sees zeros, so the daemon (which may hold CAP_SYSLOG) must read them as the caller.
+TEST_CASE("net/ files hide kernel addresses from a reader without CAP_SYSLOG", "[access]")
+{
+    TestMount m;
+    auto sleeper = spawn_sleeper();
+    SysctlScope restrict_pointers("/proc/sys/kernel/kptr_restrict", "1");
+    std::string rel = std::to_string(sleeper.pid()) + "/net/netlink";
+    std::string mount = m.path();
+    std::string out = run_as_capture(Identity{caller_uid, caller_uid}, [&] {
+        auto a = read_file("/proc/" + rel);
+        auto b = read_file(mount + "/" + rel);
+        if (!a || !b)
+            return std::string("read failed");
+        // The first column of each socket line is its address.
+        auto addresses = [](const std::string& text) {
+            std::string cols;
+            std::istringstream in(text);
+            std::string line;
+            std::getline(in, line); // header
+            while (std::getline(in, line))
+                cols += line.substr(0, line.find(' ')) + "\n";
+            return cols;
+        };
+        return addresses(*a) == addresses(*b) ? std::string() : "/proc:\n" + addresses(*a) + "procfsd:\n" + addresses(*b);
+    });
+    CHECK(out == "");
+}
+
+// Root may chmod a directory below a pid's net/ (it is a proc_dir_entry of the network
+// namespace) after procfsd made its node: listing it and looking up in it are then refused.
+TEST_CASE("a net/ directory chmod'ed after lookup is refused as /proc refuses it", "[access]")
+{
+    TestMount m;
+    // A process in a network namespace of its own, so that the chmod touches nothing else.
+    int ready[2];
+    REQUIRE(::pipe(ready) == 0);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::close(ready[0]);
+        if (::unshare(CLONE_NEWNET) != 0)
+            ::_exit(1);
+        ::close(ready[1]);
+        for (;;)
+            ::pause();
+    }
+    Child owner(pid);
+    ::close(ready[1]);
+    char c;
+    [[maybe_unused]] auto n = ::read(ready[0], &c, 1);
+    ::close(ready[0]);
+    std::string rel = std::to_string(pid) + "/net/stat";
+    REQUIRE(list_dir(m.path(rel))); // nodes made while it is open to all
+    REQUIRE(::chmod(("/proc/" + rel).c_str(), 0700) == 0);
+    std::string mount = m.path();
+    std::string out = run_as_capture(Identity{caller_uid, caller_uid}, [&] {
+        std::string r;
+        for (auto [path, kind] : {std::pair{rel, Kind::list}, std::pair{rel + "/rt_cache", Kind::read}})
+            r += outcome("/proc/" + path, kind, false) + " / " + outcome(mount + "/" + path, kind, false) + "\n";
+        return r;
+    });
+    CHECK(out == "err EACCES / err EACCES\nerr EACCES / err EACCES\n");
+}
