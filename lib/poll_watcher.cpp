@@ -2,21 +2,17 @@
 #include "procfsd/poll_watcher.hpp"
 
 #include <spdlog/spdlog.h>
-#include <sys/epoll.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <array>
 #include <stdexcept>
 
 #include "procfsd/mount.hpp"
 #include "procfsd/sys.hpp"
 
 namespace procfsd {
-
-namespace {
-constexpr uint64_t wakeup_key = 0;
-}
 
 PollState::~PollState()
 {
@@ -27,7 +23,7 @@ void PollState::detach()
 {
     std::lock_guard lock(mu);
     if (watcher)
-        watcher->forget(id, fd);
+        watcher->forget(id);
     watcher = nullptr;
     fd = -1;
     if (handle)
@@ -36,15 +32,9 @@ void PollState::detach()
 
 PollWatcher::PollWatcher()
 {
-    epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
     wakeup_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!epoll_ || !wakeup_)
-        throw std::runtime_error(fmt::format("poll watcher epoll/eventfd: {}", sys::errno_name(errno)));
-    struct epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = wakeup_key;
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wakeup_.get(), &ev) != 0)
-        throw std::runtime_error(fmt::format("poll watcher epoll_ctl: {}", sys::errno_name(errno)));
+    if (!wakeup_)
+        throw std::runtime_error(fmt::format("poll watcher eventfd: {}", sys::errno_name(errno)));
 }
 
 PollWatcher::~PollWatcher()
@@ -60,73 +50,106 @@ void PollWatcher::start()
 void PollWatcher::stop()
 {
     stopping_ = true;
-    uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(wakeup_.get(), &one, sizeof one);
+    wake();
     if (thread_.joinable())
         thread_.join();
 }
 
+void PollWatcher::wake()
+{
+    uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wakeup_.get(), &one, sizeof one);
+}
+
 int PollWatcher::arm(const std::shared_ptr<PollState>& state, uint32_t events)
 {
-    std::lock_guard state_lock(state->mu);
-    if (state->fd < 0)
-        return -EBADF;
-    struct epoll_event ev{};
-    ev.events = events | EPOLLONESHOT;
-    std::lock_guard lock(mu_);
-    if (state->watcher) {
-        ev.data.u64 = state->id;
-        return ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, state->fd, &ev) == 0 ? 0 : -errno;
+    {
+        std::lock_guard state_lock(state->mu);
+        if (state->fd < 0)
+            return -EBADF;
+        std::lock_guard lock(mu_);
+        if (!state->watcher) {
+            state->id = next_id_++;
+            state->watcher = this;
+            states_[state->id] = state;
+        }
+        auto& armed = armed_[state->id];
+        if (!armed.fd) {
+            armed.fd.reset(::fcntl(state->fd, F_DUPFD_CLOEXEC, 0));
+            if (!armed.fd) {
+                int err = errno;
+                armed_.erase(state->id);
+                return -err;
+            }
+        }
+        armed.events = static_cast<short>(events);
     }
-    uint64_t id = next_id_++;
-    ev.data.u64 = id;
-    // Registering polls the source once: an event pending now is reported at the next wait.
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, state->fd, &ev) != 0)
-        return -errno;
-    states_[id] = state;
-    state->id = id;
-    state->watcher = this;
+    wake();
     return 0;
 }
 
-void PollWatcher::forget(uint64_t id, int fd)
+void PollWatcher::forget(uint64_t id)
 {
-    std::lock_guard lock(mu_);
-    states_.erase(id);
-    if (fd >= 0 && ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr) != 0 && errno != ENOENT)
-        spdlog::debug("poll watcher: epoll_ctl DEL fd {}: {}", fd, sys::errno_name(errno));
+    {
+        std::lock_guard lock(mu_);
+        states_.erase(id);
+        auto it = armed_.find(id);
+        if (it == armed_.end())
+            return;
+        retired_.push_back(std::move(it->second.fd));
+        armed_.erase(it);
+    }
+    wake();
 }
 
 void PollWatcher::run()
 {
-    std::array<struct epoll_event, 64> events{};
+    std::vector<struct pollfd> fds;
+    std::vector<uint64_t> ids;
     while (!stopping_) {
-        int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), -1);
+        fds.clear();
+        ids.clear();
+        fds.push_back({wakeup_.get(), POLLIN, 0});
+        {
+            std::lock_guard lock(mu_);
+            retired_.clear(); // not being polled now
+            for (auto& [id, armed] : armed_) {
+                fds.push_back({armed.fd.get(), armed.events, 0});
+                ids.push_back(id);
+            }
+        }
+        int n = ::poll(fds.data(), fds.size(), -1);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            spdlog::error("poll watcher: epoll_wait: {}", sys::errno_name(errno));
+            spdlog::error("poll watcher: poll: {}", sys::errno_name(errno));
             return;
         }
-        for (int i = 0; i < n; ++i) {
-            // Copied out: struct epoll_event is packed, its fields unaligned.
-            const uint64_t id = events[static_cast<size_t>(i)].data.u64;
-            const uint32_t what = events[static_cast<size_t>(i)].events;
-            if (id == wakeup_key)
+        if (fds[0].revents) {
+            uint64_t count;
+            [[maybe_unused]] auto r = ::read(wakeup_.get(), &count, sizeof count);
+        }
+        for (size_t i = 1; i < fds.size(); ++i) {
+            if (!fds[i].revents)
                 continue;
             std::shared_ptr<PollState> state;
             {
                 std::lock_guard lock(mu_);
-                auto it = states_.find(id);
-                if (it != states_.end())
-                    state = it->second.lock();
+                auto it = armed_.find(ids[i - 1]);
+                if (it == armed_.end() || it->second.fd.get() != fds[i].fd)
+                    continue; // forgotten meanwhile: its report goes nowhere
+                retired_.push_back(std::move(it->second.fd)); // one report per arming
+                armed_.erase(it);
+                auto s = states_.find(ids[i - 1]);
+                if (s != states_.end())
+                    state = s->second.lock();
             }
             if (!state)
-                continue; // closed meanwhile
+                continue;
             fuse_pollhandle* handle = nullptr;
             {
                 std::lock_guard lock(state->mu);
-                state->pending |= what;
+                state->pending |= static_cast<uint16_t>(fds[i].revents);
                 handle = std::exchange(state->handle, nullptr);
             }
             if (!handle)

@@ -62,9 +62,9 @@ void poll(fuse_req_t req, fuse_ino_t, fuse_file_info* fi, fuse_pollhandle* handl
     if (replaced)
         fuse_pollhandle_destroy(replaced);
     if (handle && r.mount.polls() && r.mount.polls()->arm(state, events) < 0) {
-        // Not pollable (always ready) or gone: nothing will ever be notified.
+        // Out of descriptors, or closed: nothing will be notified; the caller's timeout ends it.
         std::lock_guard lock(state->mu);
-        if (state->handle == handle)
+        if (state->handle)
             fuse_pollhandle_destroy(std::exchange(state->handle, nullptr));
     }
     fuse_reply_poll(req, revents);

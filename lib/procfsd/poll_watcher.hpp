@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "procfsd/unique_fd.hpp"
 
@@ -39,9 +40,12 @@ struct PollState {
     uint64_t id = 0;
 };
 
-// Watches the sources of polled open files in one epoll, one-shot per FUSE poll, on a thread
-// that serves no requests, and tells the kernel when one is ready (fuse_lowlevel_notify_poll),
-// which makes the caller's poll ask again.
+// Watches the sources of polled open files, one-shot per FUSE poll, on a thread that serves no
+// requests, and tells the kernel when one is ready (fuse_lowlevel_notify_poll), which makes the
+// caller's poll ask again. It waits with poll(2), not epoll: epoll polls a source once when a
+// watch is added and again before reporting it, and a source whose poll consumes its event
+// (mountinfo, sysctl, PSI) would report the first time and be lost the second. With poll(2),
+// each report is one call of the source's poll, and what it says is kept in the state.
 class PollWatcher {
 public:
     PollWatcher();
@@ -52,21 +56,29 @@ public:
     void start();
     void stop();
 
-    // Watches state's source for `events` (poll bits) until they occur once. Returns 0, or
-    // -errno: -EPERM for a source that cannot be polled (always ready, nothing to wait for).
+    // Watches state's source for `events` (poll bits) until something is reported once.
+    // Returns 0 or -errno.
     int arm(const std::shared_ptr<PollState>& state, uint32_t events);
 
 private:
     friend struct PollState;
-    void forget(uint64_t id, int fd); // with the state's lock held
+    // A watched source: a duplicate of the open file's descriptor, so that its number cannot
+    // name another file while the watcher polls it, closed by the watcher thread only.
+    struct Armed {
+        UniqueFd fd;
+        short events = 0;
+    };
+    void forget(uint64_t id); // with the state's lock held
+    void wake();
     void run();
 
-    UniqueFd epoll_;
-    UniqueFd wakeup_;
+    UniqueFd wakeup_; // eventfd: the set changed, or stop
     std::thread thread_;
     std::atomic<bool> stopping_{false};
-    std::mutex mu_; // guards states_ and next_id_
+    std::mutex mu_; // guards what follows
     std::unordered_map<uint64_t, std::weak_ptr<PollState>> states_;
+    std::unordered_map<uint64_t, Armed> armed_;
+    std::vector<UniqueFd> retired_; // forgotten while maybe being polled: closed by run()
     uint64_t next_id_ = 1;
 };
 
