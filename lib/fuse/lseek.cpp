@@ -14,11 +14,9 @@ namespace procfsd::fuse_op {
 void lseek(fuse_req_t req, fuse_ino_t, off_t off, int whence, fuse_file_info* fi)
 {
     Request r(req, Op::other);
-    auto handle = OpenFile::from(r.mount, fi);
-    if (!handle) {
-        fuse_reply_err(req, EBADF);
+    auto handle = OpenFile::of_request(req, r.mount, fi);
+    if (!handle)
         return;
-    }
     off_t pos = ::lseek(handle->fd.get(), off, whence);
     if (pos < 0) {
         fuse_reply_err(req, errno);

@@ -43,6 +43,14 @@ struct OpenFile {
     {
         return std::static_pointer_cast<OpenFile>(mount.handle(fi->fh));
     }
+    // The same for a request on an open file: when there is none, replies EBADF and returns null.
+    static std::shared_ptr<OpenFile> of_request(fuse_req_t req, Mount& mount, const fuse_file_info* fi)
+    {
+        auto file = from(mount, fi);
+        if (!file)
+            fuse_reply_err(req, EBADF);
+        return file;
+    }
 };
 
 // One FUSE opendir: the source directory, positioned per request at the kernel's offsets.

@@ -39,11 +39,10 @@ std::shared_ptr<PollState> poll_state(Mount& mount, OpenFile& file)
 void poll(fuse_req_t req, fuse_ino_t, fuse_file_info* fi, fuse_pollhandle* handle)
 {
     Request r(req, Op::other);
-    auto file = OpenFile::from(r.mount, fi);
+    auto file = OpenFile::of_request(req, r.mount, fi);
     if (!file) {
         if (handle)
             fuse_pollhandle_destroy(handle);
-        fuse_reply_err(req, EBADF);
         return;
     }
     // Kernels before FUSE 7.21 send no events: ask for all.

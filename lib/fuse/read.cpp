@@ -16,11 +16,9 @@ constexpr size_t max_read_size = 4u << 20;
 void read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi)
 {
     Request r(req, Op::read);
-    auto handle = OpenFile::from(r.mount, fi);
-    if (!handle) {
-        fuse_reply_err(req, EBADF);
+    auto handle = OpenFile::of_request(req, r.mount, fi);
+    if (!handle)
         return;
-    }
     auto& file = *handle;
     if (off < 0) {
         fuse_reply_err(req, EINVAL);
@@ -53,11 +51,9 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi
 void write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off, fuse_file_info* fi)
 {
     Request r(req, Op::write);
-    auto handle = OpenFile::from(r.mount, fi);
-    if (!handle) {
-        fuse_reply_err(req, EBADF);
+    auto handle = OpenFile::of_request(req, r.mount, fi);
+    if (!handle)
         return;
-    }
     auto& file = *handle;
     MaybeCredentials creds(r.caller, true, *file.node);
     if (int rv = creds.status(); rv < 0) {
