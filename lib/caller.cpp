@@ -12,6 +12,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -74,9 +75,26 @@ int set_groups(const std::vector<gid_t>& groups)
 // thread take back euid 0 without any capability.
 bool set_euid(uid_t uid) { return ::syscall(SYS_setresuid, -1, uid, -1) == 0; }
 
-// The worker's euid for a caller from another user namespace: a valid uid that no process runs
-// as, so no user namespace is owned by it. ((uid_t)-1 means "unchanged" to setresuid.)
-constexpr uid_t foreign_euid = static_cast<uid_t>(-2);
+// Whether `uid` is mapped in the daemon's user namespace (setresuid refuses it otherwise).
+bool uid_mapped(uid_t uid)
+{
+    auto map = sys::read_small_file(AT_FDCWD, "/proc/self/uid_map");
+    std::istringstream in(map.value);
+    unsigned long long inside, outside, count;
+    while (in >> inside >> outside >> count)
+        if (uid >= inside && uid < inside + count)
+            return true;
+    return false;
+}
+
+// The worker's euid for a caller from another user namespace that lacks capabilities there: a
+// uid no process is expected to run as, so that it owns no user namespace ((uid_t)-2, the
+// highest valid uid; "nobody" where that one is not mapped). ((uid_t)-1 means "unchanged".)
+uid_t unowning_euid()
+{
+    static const uid_t euid = uid_mapped(static_cast<uid_t>(-2)) ? static_cast<uid_t>(-2) : 65534;
+    return euid;
+}
 bool set_egid(gid_t gid) { return ::syscall(SYS_setresgid, -1, gid, -1) == 0; }
 
 // setfsuid/setfsgid report no errors; read the value back to know whether it took.
@@ -158,10 +176,13 @@ void Caller::load() const
     };
     auto uids = ids(field(text, "Uid"));
     auto gids = ids(field(text, "Gid"));
-    // The thread must still be the one that sent the request: its fs ids are the header's. A
-    // request that outlived its sender (the thread exited, its tid went to another process)
-    // gets nothing from whoever holds the tid now.
-    if (uids[3] != static_cast<long long>(fsuid_) || gids[3] != static_cast<long long>(fsgid_)) {
+    // The thread must still be the one that sent the request: the header's ids are its fs ids,
+    // or its real ids (access(2) checks with those). A request that outlived its sender (the
+    // thread exited, its tid went to another process) gets nothing from whoever holds the tid.
+    auto one_of = [](const std::array<long long, 4>& ids, long long id) {
+        return ids[3] == id || ids[0] == id;
+    };
+    if (!one_of(uids, static_cast<long long>(fsuid_)) || !one_of(gids, static_cast<long long>(fsgid_))) {
         stranger_ = true;
         tgid_ = 0;
         return;
@@ -195,19 +216,28 @@ void Caller::load_capabilities() const
     __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
     if (::syscall(SYS_capget, &hdr, data) != 0)
         return; // gone: no capabilities
-    caps_ = effective_of(data);
+    raw_caps_ = caps_ = effective_of(data);
     if (caps_ != 0 && !in_daemon_user_ns())
         caps_ = 0;
 }
 
-bool Caller::in_daemon_user_ns() const
+ino_t Caller::user_ns() const
 {
     if (!user_ns_loaded_) {
         user_ns_loaded_ = true;
-        in_daemon_user_ns_ =
-            tid_ > 0 && user_ns_of("/proc/" + std::to_string(tid_) + "/ns/user") == daemon_creds.user_ns;
+        user_ns_ = user_namespace_of(tid_);
     }
-    return in_daemon_user_ns_;
+    return user_ns_;
+}
+
+bool Caller::in_daemon_user_ns() const
+{
+    return user_ns() != 0 && user_ns() == daemon_creds.user_ns;
+}
+
+ino_t user_namespace_of(pid_t tid)
+{
+    return tid > 0 ? user_ns_of("/proc/" + std::to_string(tid) + "/ns/user") : 0;
 }
 
 pid_t Caller::tgid() const
@@ -246,6 +276,12 @@ uint64_t Caller::capabilities() const
     return stranger_ ? 0 : caps_;
 }
 
+uint64_t Caller::capabilities_in_own_user_ns() const
+{
+    load_capabilities();
+    return stranger_ ? 0 : raw_caps_;
+}
+
 bool Caller::in_group(gid_t gid) const
 {
     if (fsgid_ == gid)
@@ -269,10 +305,16 @@ CredentialScope::CredentialScope(const Caller& caller, uint64_t stand_in)
     const uint64_t eff = (caller.capabilities() | stand_in) & daemon_creds.effective;
     // The kernel gives a task every capability in the user namespaces its euid owns, below its
     // own (cap_capable). The worker stays in the daemon's namespace, so for a caller in another
-    // one, whose euid may own that very namespace, its euid would grant what the caller does
-    // not have there: such a caller's euid is replaced by one that owns nothing. (Its fsuid,
-    // which file access and ptrace's uid test use, stays.)
-    const uid_t euid = caller.in_daemon_user_ns() ? caller.euid() : foreign_euid;
+    // one, whose euid may own that very namespace, its euid grants all capabilities there: right
+    // for a caller that holds them all in its namespace (a container's root), too much for one
+    // that does not, whose euid is then replaced by one that owns nothing. (Its fsuid, which
+    // file access and ptrace's uid test use, stays. Processes outside the caller's namespace
+    // are refused before any of this: see shielded_daemon_node().)
+    const uid_t euid = caller.in_daemon_user_ns() ||
+                               (caller.capabilities_in_own_user_ns() & daemon_creds.effective) ==
+                                   daemon_creds.effective
+                           ? caller.euid()
+                           : unowning_euid();
     // Order matters: setgroups and setfsgid need CAP_SETGID, setfsuid needs CAP_SETUID, so
     // capabilities are lowered last.
     int rv = set_groups(groups);

@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <stdexcept>
 
 #include "procfsd/mount.hpp"
@@ -74,6 +75,8 @@ int PollWatcher::arm(const std::shared_ptr<PollState>& state, uint32_t events)
             states_[state->id] = state;
         }
         auto& armed = armed_[state->id];
+        if (armed.fd && armed.events == static_cast<short>(events))
+            return 0; // already watched for that: the set need not change
         if (!armed.fd) {
             armed.fd.reset(::fcntl(state->fd, F_DUPFD_CLOEXEC, 0));
             if (!armed.fd) {
@@ -120,10 +123,14 @@ void PollWatcher::run()
         }
         int n = ::poll(fds.data(), fds.size(), -1);
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            spdlog::error("poll watcher: poll: {}", sys::errno_name(errno));
-            return;
+            // EINTR, or ENOMEM for a large set: try again; this thread must not end while
+            // callers wait on it.
+            if (errno != EINTR) {
+                spdlog::warn("poll watcher: poll over {} descriptors: {}", fds.size(),
+                             sys::errno_name(errno));
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
+            continue;
         }
         if (fds[0].revents) {
             uint64_t count;

@@ -12,10 +12,15 @@ namespace procfsd {
 
 namespace {
 
+// __ptrace_may_access() for the daemon as target: the ids match (all the daemon's are 0) and,
+// since cap_ptrace_access_check() wants the target's permitted capabilities within the
+// caller's effective ones, the caller holds every capability the daemon holds; or it has
+// CAP_SYS_PTRACE. Capabilities of a caller in another user namespace count for nothing.
 bool caller_may_ptrace_daemon(const Caller& caller)
 {
-    return (caller.fsuid() == 0 && caller.fsgid() == 0) ||
-           (caller.capabilities() & (uint64_t{1} << CAP_SYS_PTRACE)) != 0;
+    if ((caller.capabilities() & (uint64_t{1} << CAP_SYS_PTRACE)) != 0)
+        return true;
+    return caller.fsuid() == 0 && caller.fsgid() == 0 && caller.as_privileged_as_daemon();
 }
 
 bool is_daemon(const Node& node)
@@ -41,7 +46,19 @@ bool hidepid_allows(const Request& r, Hidepid min)
 
 bool shielded_daemon_node(const Request& r, const Node& node)
 {
-    return is_daemon(node) && !caller_may_ptrace_daemon(r.caller);
+    if (is_daemon(node))
+        return !caller_may_ptrace_daemon(r.caller);
+    // A caller in another user namespace: the worker stays in the daemon's, where the kernel's
+    // ptrace checks would judge it as a same-namespace task (uid match, empty capability sets)
+    // and let it at processes the caller may not inspect. So only its own process and those
+    // in its own user namespace are left to the kernel; for all others the answer is the one
+    // for a caller without ptrace access.
+    // Only what the kernel gates by ptrace is concerned, which keeps this off the hot path.
+    bool gated = node.kind == NodeKind::pid_entry && node.entry &&
+                 (node.entry->ptrace_gated || node.entry->name == "stat" || node.entry->name == "wchan");
+    if (!gated || !node.task || r.caller.in_daemon_user_ns() || node.task->tgid == r.caller.tgid())
+        return false;
+    return r.caller.user_ns() == 0 || user_namespace_of(node.task->tid) != r.caller.user_ns();
 }
 
 int daemon_hidepid_check(const Request& r, const Node& node)

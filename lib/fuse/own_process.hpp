@@ -16,7 +16,9 @@
 
 namespace procfsd {
 
-// True when `node` is the daemon's own process (or below it) and the caller may not ptrace it.
+// True when the caller may not ptrace `node`'s process but the kernel's check, made by a worker
+// thread, would pass: the daemon's own process (its threads are the worker's thread group), or
+// any process outside the user namespace of a caller from another namespace.
 bool shielded_daemon_node(const Request& r, const Node& node);
 
 // For lookup and getattr: the hidepid= answer for the daemon's own process (0, -ENOENT or

@@ -62,8 +62,9 @@ void poll(fuse_req_t req, fuse_ino_t, fuse_file_info* fi, fuse_pollhandle* handl
         fuse_pollhandle_destroy(replaced);
     if (handle && r.mount.polls() && r.mount.polls()->arm(state, events) < 0) {
         // Out of descriptors, or closed: nothing will be notified; the caller's timeout ends it.
+        // Only ours: a concurrent poll of the same file may have armed its own meanwhile.
         std::lock_guard lock(state->mu);
-        if (state->handle)
+        if (state->handle == handle)
             fuse_pollhandle_destroy(std::exchange(state->handle, nullptr));
     }
     fuse_reply_poll(req, revents);

@@ -31,9 +31,13 @@ public:
     // Whether the caller lives in the daemon's user namespace (where its ids and capabilities
     // mean what they mean to the daemon).
     [[nodiscard]] bool in_daemon_user_ns() const;
+    // Its user namespace's inode number; 0 when unknown (gone, or not in our pid namespace).
+    [[nodiscard]] ino_t user_ns() const;
     // Effective capabilities as they count against processes of the daemon's user namespace:
     // none for a caller in another user namespace, whose capabilities are relative to its own.
     [[nodiscard]] uint64_t capabilities() const;
+    // Its effective capabilities as they count in its own user namespace.
+    [[nodiscard]] uint64_t capabilities_in_own_user_ns() const;
     // True when the caller's fsgid or a supplementary group is `gid` (the kernel's in_group_p).
     [[nodiscard]] bool in_group(gid_t gid) const;
     // True when running the request with the daemon's own credentials gives the caller no more
@@ -54,9 +58,10 @@ private:
     mutable gid_t egid_ = fsgid_;
     mutable bool stranger_ = false; // the tid's fs ids are not the request's: see load()
     mutable bool user_ns_loaded_ = false;
-    mutable bool in_daemon_user_ns_ = false;
+    mutable ino_t user_ns_ = 0;
     mutable bool caps_loaded_ = false;
     mutable uint64_t caps_ = 0;
+    mutable uint64_t raw_caps_ = 0;
 };
 
 // Runs the current thread with a caller's credentials (fsuid, fsgid, euid, egid, supplementary
@@ -85,6 +90,9 @@ private:
     bool switched_ = false;
     int status_ = 0;
 };
+
+// The user namespace (its inode number) of thread `tid`; 0 when it cannot be told.
+ino_t user_namespace_of(pid_t tid);
 
 // Takes the daemon's own credentials at start-up, before any thread exists.
 void capture_daemon_credentials();

@@ -258,6 +258,7 @@ TEST_CASE("every entry below a pid directory gives an unprivileged caller /proc'
 TEST_CASE("root without capabilities gets /proc's outcomes, and the daemon lives on", "[access][walk]")
 {
     TestMount m;
+    pid_t daemon = m.daemon_pid();
     auto other = spawn_sleeper_as(other_uid, true);
     auto nondumpable = spawn_sleeper_as(caller_uid, false);
     std::string mount = m.path();
@@ -272,6 +273,14 @@ TEST_CASE("root without capabilities gets /proc's outcomes, and the daemon lives
         std::string r;
         for (pid_t t : {other.pid(), nondumpable.pid()})
             r += compare_walks(mount, std::to_string(t));
+        // The daemon's own process: root ids without its capabilities may not ptrace it.
+        for (const char* f : {"/maps", "/environ", "/mem"}) {
+            std::string rel = std::to_string(daemon) + f;
+            std::string a = outcome("/proc/" + rel, Kind::read_head, false);
+            std::string b = outcome(mount + "/" + rel, Kind::read_head, false);
+            if (a != b)
+                r += rel + ": /proc " + a + ", procfsd " + b + "\n";
+        }
         return r + compare_walks(mount, "sys/kernel");
     });
     CHECK(out == "");
@@ -519,6 +528,7 @@ TEST_CASE("a caller in its own user namespace gets no capability there from the 
 {
     TestMount m;
     std::string mount = m.path();
+    auto host_same_uid = spawn_sleeper_as(other_uid, true);
     std::string out = run_as_capture(Identity{other_uid, other_uid}, [&] {
         if (::unshare(CLONE_NEWUSER) != 0)
             return std::string("unshare(CLONE_NEWUSER): ") + strerrorname_np(errno);
@@ -547,6 +557,24 @@ TEST_CASE("a caller in its own user namespace gets no capability there from the 
         char c;
         if (::read(ready[0], &c, 1) != 1)
             return std::string("the non-dumpable sleeper did not start");
+        std::string mismatches;
+        // With every capability in its namespace (its root): a process of the same uid outside
+        // it is still out of reach (ptrace wants CAP_SYS_PTRACE in the target's namespace).
+        for (const std::string& rel : {std::to_string(host_same_uid.pid()) + "/environ",
+                                       std::to_string(host_same_uid.pid()) + "/maps"}) {
+            std::string a = outcome("/proc/" + rel, Kind::read, false);
+            std::string b = outcome(mount + "/" + rel, Kind::read, false);
+            if (a != b)
+                mismatches += rel + ": /proc " + a + ", procfsd " + b + "; ";
+        }
+        // Its own non-dumpable child, inside the namespace: its root may read it.
+        {
+            std::string rel = std::to_string(child) + "/environ";
+            std::string a = outcome("/proc/" + rel, Kind::read, false);
+            std::string b = outcome(mount + "/" + rel, Kind::read, false);
+            if (a != b || a != "ok")
+                mismatches += "as root of the namespace: /proc " + a + ", procfsd " + b + "; ";
+        }
         // No capability left in the new namespace either.
         __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
         __user_cap_data_struct data[2]{};
@@ -556,7 +584,7 @@ TEST_CASE("a caller in its own user namespace gets no capability there from the 
         std::string b = outcome(mount + "/" + rel, Kind::read, false);
         ::kill(child, SIGKILL);
         ::waitpid(child, nullptr, 0);
-        return a == b ? std::string() : "/proc: " + a + ", procfsd: " + b;
+        return mismatches + (a == b ? std::string() : "own namespace: /proc: " + a + ", procfsd: " + b);
     });
     CHECK(out == "");
 }
