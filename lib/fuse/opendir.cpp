@@ -36,6 +36,10 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
         fuse_reply_err(req, -rv);
         return;
     }
+    if (int rv = daemon_hidepid_enter_check(r, *node); rv < 0) {
+        fuse_reply_err(req, -rv);
+        return;
+    }
     auto dir = std::make_shared<OpenDir>();
     dir->node = node;
     // Listing a directory everyone may read is the same for everyone, outside pid directories

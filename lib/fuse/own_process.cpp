@@ -29,17 +29,27 @@ bool is_daemon(const Node& node)
     return node.task && node.task->tgid == self;
 }
 
-// has_pid_permissions() for the daemon's process and this caller; `min` as in the kernel.
-bool hidepid_allows(const Request& r, Hidepid min)
+// has_pid_permissions() for this caller and a process it may (`may_ptrace`) or may not ptrace;
+// `min` as in the kernel.
+bool hidepid_allows(const Request& r, Hidepid min, bool may_ptrace)
 {
     const auto& o = r.mount.options();
     if (o.hidepid == Hidepid::ptraceable)
-        return caller_may_ptrace_daemon(r.caller);
+        return may_ptrace;
     if (static_cast<int>(o.hidepid) < static_cast<int>(min))
         return true;
     if (o.gid && r.caller.in_group(*o.gid))
         return true;
-    return caller_may_ptrace_daemon(r.caller);
+    return may_ptrace;
+}
+
+// A caller from another user namespace and a process outside it (not its own): the kernel
+// refuses the caller every ptrace check on it; a worker thread would pass them.
+bool outside_foreign_caller(const Request& r, const TrackedTask& task)
+{
+    if (r.caller.in_daemon_user_ns() || task.tgid == r.caller.tgid())
+        return false;
+    return r.caller.user_ns() == 0 || user_namespace_of(task.tid) != r.caller.user_ns();
 }
 
 } // namespace
@@ -56,25 +66,58 @@ bool shielded_daemon_node(const Request& r, const Node& node)
     // Only what the kernel gates by ptrace is concerned, which keeps this off the hot path.
     bool gated = node.kind == NodeKind::pid_entry && node.entry &&
                  (node.entry->ptrace_gated || node.entry->name == "stat" || node.entry->name == "wchan");
-    if (!gated || !node.task || r.caller.in_daemon_user_ns() || node.task->tgid == r.caller.tgid())
-        return false;
-    return r.caller.user_ns() == 0 || user_namespace_of(node.task->tid) != r.caller.user_ns();
+    return gated && node.task && outside_foreign_caller(r, *node.task);
 }
 
-int daemon_hidepid_check(const Request& r, const Node& node)
+namespace {
+
+// The hidepid= answer for `node` when the daemon must judge it (see the header), entering
+// the pid directory (`enter`) or only looking at it; 0 when the source decides.
+int hidepid_judged(const Request& r, const Node& node, bool enter)
 {
-    if (!is_daemon(node) || r.mount.options().hidepid == Hidepid::off)
+    if (!node.task || r.mount.options().hidepid == Hidepid::off)
         return 0;
+    bool may_ptrace;
+    if (is_daemon(node))
+        may_ptrace = caller_may_ptrace_daemon(r.caller);
+    else if (outside_foreign_caller(r, *node.task))
+        may_ptrace = false;
+    else
+        return 0; // the source, read as the caller, decides
     // getattr of /proc/<pid> hides it from hidepid>=invisible (pid_getattr); entering it is
     // refused from noaccess up (proc_pid_permission), with ENOENT when invisible.
-    if (!hidepid_allows(r, Hidepid::invisible))
+    if (!hidepid_allows(r, Hidepid::invisible, may_ptrace))
         return -ENOENT;
-    if (node.kind != NodeKind::pid_dir && !hidepid_allows(r, Hidepid::noaccess))
+    if (enter && !hidepid_allows(r, Hidepid::noaccess, may_ptrace))
         return -EPERM;
     return 0;
 }
 
-bool daemon_pid_listed(const Request& r) { return hidepid_allows(r, Hidepid::invisible); }
+} // namespace
+
+int daemon_hidepid_check(const Request& r, const Node& node)
+{
+    return hidepid_judged(r, node, node.kind != NodeKind::pid_dir);
+}
+
+int daemon_hidepid_enter_check(const Request& r, const Node& node)
+{
+    return hidepid_judged(r, node, true);
+}
+
+bool daemon_pid_listed(const Request& r)
+{
+    return hidepid_allows(r, Hidepid::invisible, caller_may_ptrace_daemon(r.caller));
+}
+
+bool foreign_pid_listed(const Request& r, pid_t pid)
+{
+    if (r.caller.in_daemon_user_ns() || pid == r.caller.tgid())
+        return true;
+    if (r.caller.user_ns() != 0 && user_namespace_of(pid) == r.caller.user_ns())
+        return true; // inside its namespace: the source decides
+    return hidepid_allows(r, Hidepid::invisible, false);
+}
 
 int daemon_ptrace_check(const Request& r, const Node& node)
 {

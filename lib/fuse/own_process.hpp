@@ -21,11 +21,18 @@ namespace procfsd {
 // any process outside the user namespace of a caller from another namespace.
 bool shielded_daemon_node(const Request& r, const Node& node);
 
-// For lookup and getattr: the hidepid= answer for the daemon's own process (0, -ENOENT or
-// -EPERM), as has_pid_permissions() would give the caller.
+// For lookup and getattr: the hidepid= answer (0, -ENOENT or -EPERM) that has_pid_permissions()
+// would give the caller, for the processes a worker cannot be judged on in its place: the
+// daemon's own, and those outside the user namespace of a caller from another one.
 int daemon_hidepid_check(const Request& r, const Node& node);
+// The same for listing the node itself (opendir), which enters a pid directory.
+int daemon_hidepid_enter_check(const Request& r, const Node& node);
 // Whether the root listing shows the daemon's pid to this caller.
 bool daemon_pid_listed(const Request& r);
+// Whether the root listing of a hidepid= mount shows `pid` to a caller from another user
+// namespace, to which the kernel denies ptrace access to every process outside it; true for
+// callers of the daemon's namespace, which the source judges.
+bool foreign_pid_listed(const Request& r, pid_t pid);
 
 // For opens, listings and links: -EACCES where the kernel's ptrace check would refuse.
 int daemon_ptrace_check(const Request& r, const Node& node);

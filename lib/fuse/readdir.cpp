@@ -49,6 +49,8 @@ bool visible_pid(const Request& r, std::string_view name, const CredentialScope&
     static const pid_t daemon = ::getpid();
     if (*pid == daemon)
         return daemon_pid_listed(r);
+    if (!foreign_pid_listed(r, *pid))
+        return false;
     if (creds.status() < 0)
         return false;
     struct stat st{};

@@ -199,3 +199,40 @@ TEST_CASE("hidepid=ptraceable hides a non-dumpable process of the caller's own u
     });
     CHECK(report == "");
 }
+
+// A caller from another user namespace may ptrace nothing outside it, so hidepid= hides every
+// process outside it from that caller, those of its own uid included, unless gid= admits it.
+TEST_CASE("hidepid= hides the processes outside a caller's user namespace as the kernel does",
+          "[hidepid][userns]")
+{
+    PrivateMounts k;
+    const std::vector<std::string> options{"hidepid=invisible", "hidepid=noaccess",
+                                           "hidepid=invisible,gid=" + std::to_string(group_g)};
+    std::vector<std::string> kernel;
+    for (auto& o : options)
+        kernel.push_back(k.mount_proc(o));
+    TestMount m(options[0], {options[1], options[2]});
+    auto nobody_sleeper = spawn_as_nobody(); // the caller's own uid, outside its namespace
+    for (const auto& groups : {std::vector<gid_t>{}, std::vector<gid_t>{group_g}}) {
+        std::string report = run_as_capture(Identity{65534, 65534, groups}, [&] {
+            ::prctl(PR_SET_DUMPABLE, 1); // to write its own uid_map
+            if (::unshare(CLONE_NEWUSER) != 0)
+                return std::string("unshare(CLONE_NEWUSER) failed");
+            int fd = ::open("/proc/self/uid_map", O_WRONLY);
+            const char map[] = "0 65534 1";
+            if (fd < 0 || ::write(fd, map, sizeof map - 1) != static_cast<ssize_t>(sizeof map - 1))
+                return std::string("uid_map failed");
+            ::close(fd);
+            std::string out;
+            for (size_t i = 0; i < options.size(); ++i) {
+                std::string a = observe(kernel[i], nobody_sleeper.pid());
+                std::string b = observe(m.mount_path(i), nobody_sleeper.pid());
+                if (a != b)
+                    out += options[i] + "\n  kernel:  " + a + "\n  procfsd: " + b + "\n";
+            }
+            return out;
+        });
+        INFO("supplementary groups: " << groups.size());
+        CHECK(report == "");
+    }
+}
