@@ -5,8 +5,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 
@@ -62,6 +64,15 @@ void PollWatcher::wake()
     [[maybe_unused]] auto n = ::write(wakeup_.get(), &one, sizeof one);
 }
 
+size_t PollWatcher::armed_budget()
+{
+    // Each watched source holds a descriptor: an eighth of RLIMIT_NOFILE at most, read when
+    // needed (the daemon raises its limit after start), so that polls cannot starve opens.
+    struct rlimit rl{};
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+    return std::max<size_t>(16, static_cast<size_t>(rl.rlim_cur) / 8);
+}
+
 int PollWatcher::arm(const std::shared_ptr<PollState>& state, uint32_t events)
 {
     {
@@ -74,6 +85,9 @@ int PollWatcher::arm(const std::shared_ptr<PollState>& state, uint32_t events)
             state->watcher = this;
             states_[state->id] = state;
         }
+        auto known = armed_.find(state->id);
+        if (known == armed_.end() && armed_.size() >= armed_budget())
+            return -EMFILE; // that caller's poll ends at its own timeout
         auto& armed = armed_[state->id];
         if (armed.fd && armed.events == static_cast<short>(events))
             return 0; // already watched for that: the set need not change

@@ -57,7 +57,7 @@ public:
     void stop();
 
     // Watches state's source for `events` (poll bits) until something is reported once.
-    // Returns 0 or -errno.
+    // Returns 0 or -errno (-EMFILE past the budget of watched sources).
     int arm(const std::shared_ptr<PollState>& state, uint32_t events);
 
 private:
@@ -69,6 +69,7 @@ private:
         short events = 0;
     };
     void forget(uint64_t id); // with the state's lock held
+    static size_t armed_budget();
     void wake();
     void run();
 
