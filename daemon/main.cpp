@@ -12,11 +12,13 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "procfsd/caller.hpp"
@@ -127,6 +129,9 @@ void reload(procfsd::Daemon& daemon, const std::string& config, std::vector<Moun
     notify_systemd("READY=1");
 }
 
+// Within systemd's TimeoutStopSec (20 s in the unit).
+constexpr std::chrono::seconds stop_deadline{15};
+
 // Serves until SIGINT or SIGTERM, or until the last mount is unmounted from outside (unless
 // `persist`). The signals are blocked in every thread and read here from a signalfd:
 // libfuse's own handler knows one session only.
@@ -168,6 +173,14 @@ int serve(procfsd::Daemon& daemon, int signal_fd, bool persist, const std::strin
         break;
     }
     notify_systemd("STOPPING=1");
+    // A daemon asked to stop must stop. Should unmounting hang (a handler that never returns, a
+    // connection the kernel does not end), it exits after a bounded time: exiting closes
+    // /dev/fuse, which ends every connection it held.
+    std::thread([] {
+        std::this_thread::sleep_for(stop_deadline);
+        spdlog::critical("stopping took longer than {} s: exiting now", stop_deadline.count());
+        std::_Exit(1);
+    }).detach();
     daemon.stop();
     return 0;
 }
