@@ -65,7 +65,7 @@ bool shielded_daemon_node(const Request& r, const Node& node)
     // for a caller without ptrace access.
     // Only what the kernel gates by ptrace is concerned, which keeps this off the hot path.
     bool gated = node.kind == NodeKind::pid_entry && node.entry &&
-                 (node.entry->ptrace_gated || node.entry->name == "stat" || node.entry->name == "wchan");
+                 (node.entry->ptrace_gated || node.entry->ptrace_zeroes);
     return gated && node.task && outside_foreign_caller(r, *node.task);
 }
 

@@ -60,7 +60,7 @@ public:
         if (target.entry && target.entry->own_process_enters)
             caps |= uint64_t{1} << CAP_DAC_READ_SEARCH;
         if (target.task->tid == caller.tid() && target.kind == NodeKind::pid_entry && target.entry &&
-            target.entry->name == "timerslack_ns")
+            target.entry->own_thread_may_nice)
             caps |= uint64_t{1} << CAP_SYS_NICE;
         return caps;
     }

@@ -30,6 +30,11 @@ struct PidEntry {
     // proc_fd_access_allowed, proc_ns_get_link, proc_fdinfo_permission): checked by hand for
     // the daemon's own process, where the kernel's check would see a thread of the same group.
     bool ptrace_gated = false;
+    // Readable by anyone, but the kernel zeroes fields for a reader without ptrace access
+    // (do_task_stat, proc_pid_wchan).
+    bool ptrace_zeroes = false;
+    // The task may set it on itself without CAP_SYS_NICE (timerslack_ns: p == current).
+    bool own_thread_may_nice = false;
 };
 
 // The entry of a pid or tid directory called `name`; entries the table does not know (a newer
