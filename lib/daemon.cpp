@@ -9,6 +9,8 @@
 
 #include <vector>
 
+#include "procfsd/descriptor_budget.hpp"
+
 namespace procfsd {
 
 namespace {
@@ -28,8 +30,9 @@ void raise_fd_limit()
 
 Daemon::Daemon()
     : watcher_(stats_),
-      registry_([this](TrackedTask& t) { return watcher_.watch(t); },
+      registry_(stats_, [this](TrackedTask& t) { return watcher_.watch(t); },
                 [this](TrackedTask& t) { watcher_.unwatch(t); }),
+      handles_([] { return descriptor_budget().handles; }),
       control_([this](const std::string& command) { return handle_command(command); })
 {
     ended_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -47,7 +50,7 @@ int Daemon::add_mount(const std::string& mountpoint, const MountOptions& options
         return -EBUSY;
     }
     auto mount = std::make_shared<Mount>(
-        mountpoint, options, Mount::Shared{registry_, stats_, watcher_.reports_reap(), ended_.get(), &polls_});
+        mountpoint, options, Mount::Shared{registry_, stats_, handles_, watcher_.reports_reap(), ended_.get(), &polls_});
     if (int rv = mount->mount(); rv < 0)
         return rv;
     if (started_)
@@ -192,14 +195,15 @@ std::string Daemon::report() const
     }
     auto counts = registry_.counts();
     out += fmt::format("daemon_pid {}\n", ::getpid());
-    out += fmt::format("tracked_processes {}\nlisted_inodes {}\npidfds {}\n", counts.tasks,
-                       counts.entries, stats_.pidfds_watched.load());
+    out += fmt::format("tracked_processes {}\nlisted_inodes {}\npidfds {}\npidfds_watched {}\n",
+                       counts.tasks, counts.entries, stats_.pidfds_held.load(),
+                       stats_.pidfds_watched.load());
     out += fmt::format("exits_seen {}\nreaps_seen {}\n", stats_.exits_seen.load(),
                        stats_.reaps_seen.load());
     out += fmt::format("invalidations_sent {}\ninvalidations_enoent {}\ninvalidations_failed {}\n",
                        stats_.invalidations_sent.load(), stats_.invalidations_enoent.load(),
                        stats_.invalidations_failed.load());
-    out += fmt::format("open_files {}\n", stats_.open_files.load());
+    out += fmt::format("open_files {}\n", handles_.held());
     for (size_t i = 0; i < stats_.requests.size(); ++i)
         out += fmt::format("requests_{} {}\n", op_name(static_cast<Op>(i)), stats_.requests[i].load());
     for (size_t i = 0; i < stats_.reap_latency_us.size(); ++i)

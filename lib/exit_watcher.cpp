@@ -80,7 +80,7 @@ int ExitWatcher::watch(TrackedTask& task)
     struct epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = task.serial;
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, task.pidfd.get(), &ev) != 0) {
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, task.pidfd_number(), &ev) != 0) {
         int err = errno;
         spdlog::warn("epoll_ctl ADD pidfd of {}: {}", task.tid, sys::errno_name(err));
         return -err;
@@ -91,7 +91,7 @@ int ExitWatcher::watch(TrackedTask& task)
 
 void ExitWatcher::unwatch(TrackedTask& task)
 {
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, task.pidfd.get(), nullptr) == 0)
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, task.pidfd_number(), nullptr) == 0)
         stats_.pidfds_watched.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -150,7 +150,7 @@ void ExitWatcher::on_exit(uint64_t serial)
         struct epoll_event ev{};
         ev.events = 0;
         ev.data.u64 = serial;
-        ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, task.pidfd.get(), &ev);
+        ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, task.pidfd_number(), &ev);
     });
 }
 

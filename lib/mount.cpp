@@ -47,19 +47,13 @@ dev_t mounted_device(const std::string& path)
 Mount::Mount(std::string mountpoint, MountOptions options, Shared shared)
     : mountpoint_(std::move(mountpoint)), options_(std::move(options)), shared_(shared)
 {
-    // A quarter of the descriptors per mount; the rest serve pidfds and the other mounts.
-    struct rlimit rl{};
-    ::getrlimit(RLIMIT_NOFILE, &rl);
-    max_handles_ = std::max<size_t>(64, static_cast<size_t>(rl.rlim_cur / 4));
 }
 
-uint64_t Mount::add_handle(std::shared_ptr<void> object)
+uint64_t Mount::add_handle(std::shared_ptr<void> object, HandleQuota::Charge charge)
 {
     std::lock_guard lock(handles_mu_);
-    if (handles_.size() >= max_handles_)
-        return 0;
     uint64_t id = next_handle_++;
-    handles_.emplace(id, std::move(object));
+    handles_.emplace(id, Handle{std::move(charge), std::move(object)});
     return id;
 }
 
@@ -67,15 +61,17 @@ std::shared_ptr<void> Mount::handle(uint64_t id) const
 {
     std::lock_guard lock(handles_mu_);
     auto it = handles_.find(id);
-    return it == handles_.end() ? nullptr : it->second;
+    return it == handles_.end() ? nullptr : it->second.object;
 }
 
 void Mount::remove_handle(uint64_t id)
 {
-    std::shared_ptr<void> dropped; // destroyed outside the lock (closes a descriptor)
-    std::lock_guard lock(handles_mu_);
-    auto it = handles_.find(id);
-    if (it != handles_.end()) {
+    Handle dropped; // destroyed outside the lock (closes a descriptor, then gives back its charge)
+    {
+        std::lock_guard lock(handles_mu_);
+        auto it = handles_.find(id);
+        if (it == handles_.end())
+            return;
         dropped = std::move(it->second);
         handles_.erase(it);
     }

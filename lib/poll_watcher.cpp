@@ -12,6 +12,7 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "procfsd/descriptor_budget.hpp"
 #include "procfsd/mount.hpp"
 #include "procfsd/sys.hpp"
 
@@ -66,11 +67,9 @@ void PollWatcher::wake()
 
 size_t PollWatcher::armed_budget()
 {
-    // Each watched source holds a descriptor: an eighth of RLIMIT_NOFILE at most, read when
-    // needed (the daemon raises its limit after start), so that polls cannot starve opens.
-    struct rlimit rl{};
-    ::getrlimit(RLIMIT_NOFILE, &rl);
-    return std::max<size_t>(16, static_cast<size_t>(rl.rlim_cur) / 8);
+    // Each watched source holds a descriptor, within its share of the daemon's, so that polls
+    // cannot starve opens.
+    return descriptor_budget().polls;
 }
 
 int PollWatcher::arm(const std::shared_ptr<PollState>& state, uint32_t events)

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "procfsd/descriptor_budget.hpp"
+
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
 #endif
@@ -27,18 +29,12 @@ pid_t thread_group_of(pid_t tid)
 
 } // namespace
 
-ProcessRegistry::ProcessRegistry(WatchFn watch, UnwatchFn unwatch)
-    : watch_(std::move(watch)), unwatch_(std::move(unwatch))
+ProcessRegistry::ProcessRegistry(Stats& stats, WatchFn watch, UnwatchFn unwatch)
+    : stats_(stats), watch_(std::move(watch)), unwatch_(std::move(unwatch))
 {
 }
 
-size_t ProcessRegistry::pidfd_budget()
-{
-    // Read when needed: the daemon raises its limit after the registry exists.
-    struct rlimit rl{};
-    ::getrlimit(RLIMIT_NOFILE, &rl);
-    return std::max<size_t>(64, static_cast<size_t>(rl.rlim_cur) / 4 * 3);
-}
+size_t ProcessRegistry::pidfd_budget() { return descriptor_budget().pidfds; }
 
 sys::Result<std::shared_ptr<TrackedTask>> ProcessRegistry::track(pid_t tid)
 {
@@ -47,7 +43,7 @@ sys::Result<std::shared_ptr<TrackedTask>> ProcessRegistry::track(pid_t tid)
         auto it = by_tid_.find(tid);
         if (it != by_tid_.end() && it->second->alive())
             return {it->second, 0};
-        if (by_serial_.size() >= pidfd_budget())
+        if (static_cast<size_t>(std::max<int64_t>(stats_.pidfds_held.load(), 0)) >= pidfd_budget())
             return {nullptr, EMFILE};
     }
 
@@ -68,9 +64,8 @@ sys::Result<std::shared_ptr<TrackedTask>> ProcessRegistry::track(pid_t tid)
     auto task = std::make_shared<TrackedTask>();
     task->tid = tid;
     task->tgid = is_thread ? thread_group_of(tid) : tid;
-    task->is_thread = is_thread;
     task->identity = st.st_ino;
-    task->pidfd = std::move(fd.value);
+    task->pidfd.store(std::make_shared<const HeldPidfd>(std::move(fd.value), stats_));
 
     std::lock_guard lock(mu_);
     auto it = by_tid_.find(tid);
@@ -167,6 +162,10 @@ std::vector<DirEntryRef> ProcessRegistry::take_reaped(uint64_t serial)
     auto entries = std::move(task->entries);
     task->entries.clear();
     untrack_locked(task);
+    // Nothing needs the pidfd any more: the task answers "not alive" from `reaped`. Closed now,
+    // not when the last node goes, which the kernel may keep long after the flush (an entry
+    // below the pid directory that was open across the reap stays cached).
+    task->pidfd.store(nullptr, std::memory_order_release);
     return entries;
 }
 

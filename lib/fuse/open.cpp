@@ -55,6 +55,12 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
         fuse_reply_err(req, -rv);
         return;
     }
+    // Charged before the source is opened: descriptors stay within the caller's share.
+    auto charge = r.mount.charge_handle(r.caller.fsuid());
+    if (!charge.ok()) {
+        fuse_reply_err(req, EMFILE);
+        return;
+    }
     auto file = std::make_shared<OpenFile>();
     file->node = node;
     file->checked = writes || content_is_checked(r.mount, *node);
@@ -93,16 +99,10 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
     fi->direct_io = 1;
     fi->noflush = 1;
     fi->keep_cache = 0;
-    fi->fh = r.mount.add_handle(file);
-    if (fi->fh == 0) {
-        fuse_reply_err(req, EMFILE);
-        return;
-    }
-    r.mount.stats().open_files.fetch_add(1, std::memory_order_relaxed);
+    fi->fh = r.mount.add_handle(file, std::move(charge));
     if (fuse_reply_open(req, fi) == -ENOENT) {
         // Interrupted: no RELEASE will come for this handle.
         r.mount.remove_handle(fi->fh);
-        r.mount.stats().open_files.fetch_sub(1, std::memory_order_relaxed);
     }
 }
 
@@ -110,7 +110,6 @@ void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi)
 {
     Request r(req, Op::release);
     r.mount.remove_handle(fi->fh);
-    r.mount.stats().open_files.fetch_sub(1, std::memory_order_relaxed);
     fuse_reply_err(req, 0);
 }
 

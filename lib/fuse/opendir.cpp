@@ -40,6 +40,12 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
         fuse_reply_err(req, -rv);
         return;
     }
+    // Charged before the source is opened: descriptors stay within the caller's share.
+    auto charge = r.mount.charge_handle(r.caller.fsuid());
+    if (!charge.ok()) {
+        fuse_reply_err(req, EMFILE);
+        return;
+    }
     auto dir = std::make_shared<OpenDir>();
     dir->node = node;
     // Listing a directory everyone may read is the same for everyone, outside pid directories
@@ -62,11 +68,7 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
         fuse_reply_err(req, -rv);
         return;
     }
-    fi->fh = r.mount.add_handle(dir);
-    if (fi->fh == 0) {
-        fuse_reply_err(req, EMFILE);
-        return;
-    }
+    fi->fh = r.mount.add_handle(dir, std::move(charge));
     if (fuse_reply_open(req, fi) != 0)
         r.mount.remove_handle(fi->fh); // interrupted: no RELEASEDIR will come
 }

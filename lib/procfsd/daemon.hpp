@@ -8,6 +8,7 @@
 
 #include "procfsd/control_server.hpp"
 #include "procfsd/exit_watcher.hpp"
+#include "procfsd/handle_quota.hpp"
 #include "procfsd/poll_watcher.hpp"
 #include "procfsd/mount.hpp"
 #include "procfsd/mount_options.hpp"
@@ -61,6 +62,7 @@ private:
     ExitWatcher watcher_;
     PollWatcher polls_; // before the mounts: their open files detach from it
     ProcessRegistry registry_;
+    HandleQuota handles_; // before the mounts: their open handles give their charges back
     ControlServer control_;
     mutable std::mutex mu_; // guards mounts_ and started_
     std::map<std::string, std::shared_ptr<Mount>> mounts_;

@@ -11,6 +11,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "procfsd/handle_quota.hpp"
 #include "procfsd/mount_options.hpp"
 #include "procfsd/node_table.hpp"
 #include "procfsd/process_registry.hpp"
@@ -28,6 +29,7 @@ public:
     struct Shared {
         ProcessRegistry& registry;
         Stats& stats;
+        HandleQuota& handles; // open handles of every caller, across the daemon's mounts
         bool reap_reported; // false: zombies are never cached (see ExitWatcher)
         int ended_fd;       // eventfd bumped when the loop ends without stop() (external umount)
         PollWatcher* polls = nullptr; // null: polls are answered, never notified
@@ -72,10 +74,12 @@ public:
     // The mount owns its open files and directories, by FUSE handle id. A request holds a
     // handle's object for as long as it runs, so that a RELEASE racing with an interrupted READ
     // cannot free it under the reader; what is still open when the connection dies (no RELEASE
-    // comes then) is freed with the mount. Bounded per mount, so that a caller that opens
-    // without closing exhausts its own mount's share (EMFILE), never the daemon's descriptors.
-    // Returns the new handle id, or 0 when the mount is at its bound.
-    [[nodiscard]] uint64_t add_handle(std::shared_ptr<void> object);
+    // comes then) is freed with the mount. Each is charged to its caller in the daemon's
+    // HandleQuota before its source is opened (charge_handle()), so that a caller that opens
+    // without closing exhausts its own share (EMFILE), never the descriptors other callers need.
+    [[nodiscard]] HandleQuota::Charge charge_handle(uid_t uid) { return shared_.handles.charge(uid); }
+    // Returns the new handle id; the table keeps the charge until the handle goes.
+    [[nodiscard]] uint64_t add_handle(std::shared_ptr<void> object, HandleQuota::Charge charge);
     [[nodiscard]] std::shared_ptr<void> handle(uint64_t id) const;
     void remove_handle(uint64_t id);
 
@@ -95,10 +99,13 @@ private:
     dev_t device_ = 0;
     std::thread loop_;
     std::atomic<bool> stopping_{false};
+    struct Handle {
+        HandleQuota::Charge charge; // given back after the object's descriptor is closed
+        std::shared_ptr<void> object;
+    };
     mutable std::mutex handles_mu_; // guards handles_ and next_handle_
-    std::unordered_map<uint64_t, std::shared_ptr<void>> handles_;
+    std::unordered_map<uint64_t, Handle> handles_;
     uint64_t next_handle_ = 1;
-    size_t max_handles_ = 0;
     std::atomic<bool> ended_{false};
     std::mutex notify_mu_; // guards connected_ against notifications racing with stop()
     bool connected_ = false;

@@ -19,13 +19,13 @@ std::string_view op_name(Op op) noexcept;
 // The daemon's counters. Lock-free: bumped on the request path.
 struct Stats {
     std::array<std::atomic<uint64_t>, static_cast<size_t>(Op::count_)> requests{};
-    std::atomic<int64_t> pidfds_watched{0};
+    std::atomic<int64_t> pidfds_held{0};    // open, wherever they are held (HeldPidfd)
+    std::atomic<int64_t> pidfds_watched{0}; // of those, in the exit watcher's epoll
     std::atomic<uint64_t> exits_seen{0};
     std::atomic<uint64_t> reaps_seen{0};
     std::atomic<uint64_t> invalidations_sent{0};
     std::atomic<uint64_t> invalidations_enoent{0};
     std::atomic<uint64_t> invalidations_failed{0};
-    std::atomic<int64_t> open_files{0};
     // Reap-to-invalidation latency, log2 buckets of microseconds: [0] < 1 µs, [i] < 2^i µs.
     std::array<std::atomic<uint64_t>, 24> reap_latency_us{};
 

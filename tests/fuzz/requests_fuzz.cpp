@@ -97,6 +97,7 @@ struct Harness {
     procfsd::Stats stats;
     std::unique_ptr<procfsd::ExitWatcher> watcher;
     std::unique_ptr<procfsd::ProcessRegistry> registry;
+    procfsd::HandleQuota handles{[] { return size_t{256}; }};
     std::shared_ptr<procfsd::Mount> mount;
     uint64_t unique = 1;
     // What the last reply said (filled by the transport's writev).
@@ -110,13 +111,13 @@ struct Harness {
         procfsd::capture_daemon_credentials();
         watcher = std::make_unique<procfsd::ExitWatcher>(stats);
         registry = std::make_unique<procfsd::ProcessRegistry>(
-            [this](procfsd::TrackedTask& t) { return watcher->watch(t); },
+            stats, [this](procfsd::TrackedTask& t) { return watcher->watch(t); },
             [this](procfsd::TrackedTask& t) { watcher->unwatch(t); });
         watcher->attach(*registry);
         procfsd::MountOptions opts;
         opts.read_only = true;
         mount = std::make_shared<procfsd::Mount>(
-            "/nonexistent/fuzz", opts, procfsd::Mount::Shared{*registry, stats, true, -1});
+            "/nonexistent/fuzz", opts, procfsd::Mount::Shared{*registry, stats, handles, true, -1});
         static const fuse_custom_io io{
             // libfuse passes the session's userdata (the Mount): the harness is `self`.
             [](int, struct iovec* iov, int count, void*) -> ssize_t {

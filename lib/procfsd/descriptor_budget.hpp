@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+
+namespace procfsd {
+
+// How the daemon's descriptors (RLIMIT_NOFILE, one table for every mount) are shared out, so
+// that no use of them can take what another needs. The shares add up to less than the limit:
+// the rest is the daemon's own (sessions, private procfs instances, sockets, epoll, logging).
+struct DescriptorBudget {
+    size_t limit = 0;   // RLIMIT_NOFILE
+    size_t pidfds = 0;  // one per tracked task; past it, processes are served uncached
+    size_t handles = 0; // open files and directories of every caller on every mount
+    size_t polls = 0;   // sources duplicated for the poll watcher
+};
+
+// The budget for a descriptor limit: half for pidfds, a quarter for open handles, an eighth for
+// polls, an eighth left to the daemon itself.
+DescriptorBudget descriptor_budget_for(size_t limit) noexcept;
+// The budget for the current RLIMIT_NOFILE, read when asked (the daemon raises its limit after
+// start).
+DescriptorBudget descriptor_budget() noexcept;
+
+} // namespace procfsd
