@@ -189,6 +189,9 @@ void Caller::load() const
     }
     euid_ = static_cast<uid_t>(uids[1]);
     egid_ = static_cast<gid_t>(gids[1]);
+    real_ids_ = uids[0] == static_cast<long long>(fsuid_) && gids[0] == static_cast<long long>(fsgid_);
+    fs_ids_ = uids[3] == static_cast<long long>(fsuid_) && gids[3] == static_cast<long long>(fsgid_);
+    real_root_ = uids[0] == 0;
 
     std::string_view groups = field(text, "Groups");
     while (!groups.empty()) {
@@ -270,15 +273,37 @@ gid_t Caller::egid() const
     return egid_;
 }
 
+bool Caller::under_access_override() const
+{
+    // Under the override the header's fsuid is the real uid, so a header fsuid of 0 is root's,
+    // which keeps its capabilities: nothing to read then (the hot path of root callers).
+    if (fsuid_ == 0)
+        return false;
+    // capget() and the status show a task's own credentials, not the ones access(2) overrides
+    // them with; the header's ids against the status's tell.
+    load();
+    return real_ids_ && (!fs_ids_ || access_check_);
+}
+
 uint64_t Caller::capabilities() const
 {
     load_capabilities();
+    if (caps_ == 0)
+        return 0;
+    // access(2) as a user other than root: capabilities cleared.
+    if (under_access_override() && !real_root_)
+        return 0;
     return stranger_ ? 0 : caps_;
 }
 
 uint64_t Caller::capabilities_in_own_user_ns() const
 {
     load_capabilities();
+    if (raw_caps_ == 0)
+        return 0;
+    // The real uid as seen here says nothing of root in the caller's own namespace.
+    if (under_access_override() && (!real_root_ || !in_daemon_user_ns()))
+        return 0;
     return stranger_ ? 0 : raw_caps_;
 }
 

@@ -18,6 +18,8 @@ void access(fuse_req_t req, fuse_ino_t ino, int mask)
         fuse_reply_err(req, EROFS);
         return;
     }
+    // The kernel's rules for access(2), which the header alone cannot carry (see Caller).
+    r.caller.judge_as_access();
     // AT_EACCESS: check with the (switched) fs credentials, not the daemon's real uid.
     MaybeCredentials creds(r.caller, true, *node);
     int rv = creds.status();

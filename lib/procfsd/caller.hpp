@@ -44,9 +44,19 @@ public:
     // than it has itself: fsuid 0 with every capability the daemon holds.
     [[nodiscard]] bool as_privileged_as_daemon() const;
 
+    // access(2) without AT_EACCESS runs with the real uid and gid as fs ids and with no
+    // capabilities unless the real uid is root (access_override_creds()), for the whole path
+    // walk: its requests carry the real ids where the task's status shows other fs ids, and the
+    // caller is judged so (see capabilities()). For FUSE_ACCESS itself the header cannot tell
+    // access(2) from faccessat(AT_EACCESS) when the real and fs ids are the same; then the
+    // smaller answer holds, access(2)'s.
+    void judge_as_access() noexcept { access_check_ = true; }
+
 private:
     void load() const;              // tgid and groups, from /proc/<tid>/status
     void load_capabilities() const; // effective capabilities, from capget()
+    // True when the request runs under access(2)'s credentials (see judge_as_access()).
+    [[nodiscard]] bool under_access_override() const;
 
     uid_t fsuid_;
     gid_t fsgid_;
@@ -56,6 +66,10 @@ private:
     mutable std::vector<gid_t> groups_;
     mutable uid_t euid_ = fsuid_; // until the status says otherwise
     mutable gid_t egid_ = fsgid_;
+    mutable bool real_ids_ = false;   // the header's ids are the task's real ids
+    mutable bool fs_ids_ = false;     // the header's ids are the task's fs ids
+    mutable bool real_root_ = false;  // the real uid is 0
+    bool access_check_ = false;
     mutable bool stranger_ = false; // the tid's fs ids are not the request's: see load()
     mutable bool user_ns_loaded_ = false;
     mutable ino_t user_ns_ = 0;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
@@ -306,6 +307,32 @@ TEST_CASE("a caller with CAP_SYS_PTRACE only gets exactly /proc's access", "[acc
     auto nondumpable = spawn_sleeper_as(caller_uid, false);
     std::vector<pid_t> targets{other.pid(), root.pid(), nondumpable.pid()};
     CHECK(check_as(caller_uid, true, m.path(), targets) == "");
+}
+
+// access(2) checks with the real ids and, for a real uid other than root, no capabilities; the
+// request header carries the real ids then, and the task's status its setuid ids. A setuid-root
+// program run by nobody must get /proc's answers, with and without AT_EACCESS.
+TEST_CASE("a setuid-root program run by nobody gets /proc's access(2) answers", "[access]")
+{
+    TestMount m;
+    auto other = spawn_sleeper_as(other_uid, true);
+    auto root = spawn_sleeper();
+    const char* built = std::getenv("PROCFSD_ACCESS_PROBE");
+    REQUIRE(built);
+    std::string probe = m.dir() + "/access-probe";
+    int status = -1;
+    run_command("cp " + std::string(built) + " " + probe + " && chown 0:0 " + probe + " && chmod 4755 " + probe,
+                &status);
+    REQUIRE(status == 0);
+    std::string out = run_as_capture(Identity{caller_uid, caller_uid}, [&] {
+        std::string cmd = probe + " " + m.path() + " " + std::to_string(other.pid()) + " " +
+                          std::to_string(root.pid());
+        return run_command(cmd);
+    });
+    ::unlink(probe.c_str());
+    INFO(out);
+    REQUIRE(out.rfind("ruid 65534 euid 0\n", 0) == 0); // the setuid bit took
+    CHECK(out == "ruid 65534 euid 0\n");
 }
 
 TEST_CASE("the same holds on a hidepid=noaccess mount", "[access]")
