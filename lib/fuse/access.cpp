@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include "fuse/operations.hpp"
+#include "fuse/own_process.hpp"
 #include "fuse/request.hpp"
 
 namespace procfsd::fuse_op {
@@ -20,6 +21,10 @@ void access(fuse_req_t req, fuse_ino_t ino, int mask)
     }
     // The kernel's rules for access(2), which the header alone cannot carry (see Caller).
     r.caller.judge_as_access();
+    if (int rv = daemon_private_dir_check(r, *node, mask); rv < 0) {
+        fuse_reply_err(req, -rv);
+        return;
+    }
     // AT_EACCESS: check with the (switched) fs credentials, not the daemon's real uid.
     MaybeCredentials creds(r.caller, true, *node);
     int rv = creds.status();

@@ -7,6 +7,7 @@
 
 #include "fuse/lookup.hpp"
 #include "fuse/operations.hpp"
+#include "fuse/own_process.hpp"
 #include "fuse/request.hpp"
 #include "procfsd/pid_name.hpp"
 #include "procfsd/proc_files.hpp"
@@ -91,6 +92,8 @@ int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::stri
                  fuse_entry_param& e)
 {
     if (int rv = check_alive(dir); rv < 0)
+        return rv;
+    if (int rv = daemon_private_dir_check(r, dir, X_OK); rv < 0)
         return rv;
     ChildSpec spec;
     if (int rv = classify(r.mount, dir, n, spec); rv < 0)

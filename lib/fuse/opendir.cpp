@@ -32,7 +32,13 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
         fuse_reply_err(req, ENOENT);
         return;
     }
-    if (int rv = daemon_ptrace_check(r, *node); rv < 0) {
+    // fd/ is listed by its mode alone: the kernel checks ptrace access at its links.
+    bool by_mode = node->entry && node->entry->listed_by_mode && node->name == node->entry->name;
+    if (int rv = by_mode ? 0 : daemon_ptrace_check(r, *node); rv < 0) {
+        fuse_reply_err(req, -rv);
+        return;
+    }
+    if (int rv = daemon_private_dir_check(r, *node, R_OK); rv < 0) {
         fuse_reply_err(req, -rv);
         return;
     }

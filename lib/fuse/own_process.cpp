@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "fuse/own_process.hpp"
 
+#include <linux/capability.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sstream>
@@ -124,6 +126,36 @@ int daemon_ptrace_check(const Request& r, const Node& node)
     if (node.entry && node.entry->ptrace_gated && shielded_daemon_node(r, node))
         return -EACCES;
     return 0;
+}
+
+namespace {
+
+// generic_permission() for a directory: the owner's, the group's or the others' bits, whichever
+// class the caller is in, else CAP_DAC_OVERRIDE, or CAP_DAC_READ_SEARCH to read and search.
+bool directory_permits(const Caller& caller, const struct stat& st, int mask)
+{
+    mode_t bits = caller.fsuid() == st.st_uid ? (st.st_mode >> 6) & 7
+                  : caller.in_group(st.st_gid) ? (st.st_mode >> 3) & 7
+                                               : st.st_mode & 7;
+    if ((bits & static_cast<mode_t>(mask)) == static_cast<mode_t>(mask))
+        return true;
+    uint64_t caps = caller.capabilities();
+    if (caps & (uint64_t{1} << CAP_DAC_OVERRIDE))
+        return true;
+    return (caps & (uint64_t{1} << CAP_DAC_READ_SEARCH)) && !(mask & W_OK);
+}
+
+} // namespace
+
+int daemon_private_dir_check(const Request& r, const Node& dir, int mask)
+{
+    if (mask == 0 || !is_daemon(dir) || dir.kind != NodeKind::pid_entry || !dir.entry ||
+        !dir.entry->own_process_enters || dir.name != dir.entry->name)
+        return 0;
+    struct stat st{};
+    if (int rv = sys::fstatat(r.mount.source_fd(), dir.path.c_str(), &st, AT_SYMLINK_NOFOLLOW); rv < 0)
+        return rv;
+    return directory_permits(r.caller, st, mask) ? 0 : -EACCES;
 }
 
 std::optional<std::string> daemon_unpermitted_content(const Node& node, int source_fd)

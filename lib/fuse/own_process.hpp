@@ -37,6 +37,12 @@ bool foreign_pid_listed(const Request& r, pid_t pid);
 // For opens, listings and links: -EACCES where the kernel's ptrace check would refuse.
 int daemon_ptrace_check(const Request& r, const Node& node);
 
+// For listing (`mask` R_OK), searching (X_OK) or access(2) on the daemon's own fd/ and
+// map_files/: -EACCES where the directory's mode refuses the caller. The kernel lets a process
+// into its own (proc_fd_permission), which the worker threads are; CAP_SYS_PTRACE does not
+// bypass the mode, the DAC capabilities do. 0 for every other node.
+int daemon_private_dir_check(const Request& r, const Node& dir, int mask);
+
 // Content the kernel gives a reader without ptrace access (wchan: "0"; stat: the address and
 // exit fields zeroed, as do_task_stat() does), when it differs from what the daemon reads.
 std::optional<std::string> daemon_unpermitted_content(const Node& node, int source_fd);

@@ -35,6 +35,9 @@ struct PidEntry {
     bool ptrace_zeroes = false;
     // The task may set it on itself without CAP_SYS_NICE (timerslack_ns: p == current).
     bool own_thread_may_nice = false;
+    // A directory whose listing only its mode guards (proc_readfd_common checks no ptrace
+    // access; its links do): fd/.
+    bool listed_by_mode = false;
 };
 
 // The entry of a pid or tid directory called `name`; entries the table does not know (a newer

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -121,20 +122,24 @@ std::string outcome(const std::string& path, Kind kind, bool content)
 }
 
 // Becomes `uid` in a fresh child, with only CAP_SYS_PTRACE when `ptrace_cap`, and returns the
-// mismatches between /proc and the mount that the child found.
-std::string check_as(uid_t uid, bool ptrace_cap, const std::string& mount, const std::vector<pid_t>& targets)
+// mismatches between /proc and the mount that the child found. `busy` targets change while they
+// are read (the daemon serving the reads): their outcomes are compared, not their contents.
+std::string check_as(uid_t uid, bool ptrace_cap, const std::string& mount, const std::vector<pid_t>& targets,
+                     const std::vector<pid_t>& busy = {})
 {
     Identity who{uid, uid, {}, ptrace_cap ? uint64_t{1} << CAP_SYS_PTRACE : 0};
     return run_as_capture(who, [&] {
         std::string out;
         std::vector<pid_t> all = targets;
+        all.insert(all.end(), busy.begin(), busy.end());
         all.push_back(::getpid()); // (d) its own process
         for (pid_t t : all) {
             bool own = t == ::getpid();
+            bool changing = own || std::find(busy.begin(), busy.end(), t) != busy.end();
             for (auto& c : cells) {
                 std::string rel = std::to_string(t) + "/" + c.path;
                 // The caller's own process runs while it reads itself: compare outcomes only.
-                bool content = c.content && !own;
+                bool content = c.content && !changing;
                 std::string a = outcome("/proc/" + rel, c.kind, content);
                 std::string b = outcome(mount + "/" + rel, c.kind, content);
                 if (a != b)
@@ -282,6 +287,14 @@ TEST_CASE("root without capabilities gets /proc's outcomes, and the daemon lives
             if (a != b)
                 r += rel + ": /proc " + a + ", procfsd " + b + "\n";
         }
+        for (auto [f, kind] : {std::pair{"/fd", Kind::list}, std::pair{"/map_files", Kind::list},
+                               std::pair{"/fd/0", Kind::readlink}, std::pair{"/fd/0", Kind::stat}}) {
+            std::string rel = std::to_string(daemon) + f;
+            std::string a = outcome("/proc/" + rel, kind, false);
+            std::string b = outcome(mount + "/" + rel, kind, false);
+            if (a != b)
+                r += rel + ": /proc " + a + ", procfsd " + b + "\n";
+        }
         return r + compare_walks(mount, "sys/kernel");
     });
     CHECK(out == "");
@@ -299,6 +312,8 @@ TEST_CASE("root without capabilities gets /proc's outcomes, and the daemon lives
     CHECK(compare_walks(mount, std::to_string(nondumpable.pid())) == "");
 }
 
+// The daemon's own process too: its worker threads are in its thread group, which the kernel's
+// own-process rules (ptrace, proc_fd_permission) let in, so the daemon judges that one itself.
 TEST_CASE("a caller with CAP_SYS_PTRACE only gets exactly /proc's access", "[access]")
 {
     TestMount m;
@@ -306,7 +321,9 @@ TEST_CASE("a caller with CAP_SYS_PTRACE only gets exactly /proc's access", "[acc
     auto root = spawn_sleeper();
     auto nondumpable = spawn_sleeper_as(caller_uid, false);
     std::vector<pid_t> targets{other.pid(), root.pid(), nondumpable.pid()};
-    CHECK(check_as(caller_uid, true, m.path(), targets) == "");
+    CHECK(check_as(caller_uid, true, m.path(), targets, {m.daemon_pid()}) == "");
+    // And without it, the daemon's process answers as any root process.
+    CHECK(check_as(caller_uid, false, m.path(), {}, {m.daemon_pid()}) == "");
 }
 
 // access(2) checks with the real ids and, for a real uid other than root, no capabilities; the
