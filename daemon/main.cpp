@@ -25,6 +25,7 @@
 #include "procfsd/control_server.hpp"
 #include "procfsd/daemon.hpp"
 #include "procfsd/mount_options.hpp"
+#include "procfsd/paths.hpp"
 #include "procfsd/sys.hpp"
 #include "procfsd/unique_fd.hpp"
 
@@ -55,7 +56,7 @@ std::optional<std::string> parse_mount_arg(const std::string& arg, const std::st
                                            std::vector<MountRequest>& out)
 {
     auto colon = arg.find(':');
-    std::string dir = arg.substr(0, colon);
+    std::string dir = procfsd::absolute_path(arg.substr(0, colon));
     std::string opts = common;
     if (colon != std::string::npos) {
         if (!opts.empty())
@@ -241,13 +242,10 @@ int main(int argc, char** argv)
     if (*stats)
         return procfsd::control_client(stats_mountpoint, control_name, "stats");
     if (*ctl) {
-        auto absolute = [](const std::string& p) {
-            char buf[PATH_MAX];
-            return ::realpath(p.c_str(), buf) ? std::string(buf) : p;
-        };
+        using procfsd::absolute_path;
         std::string command = *ctl_list    ? "list"
-                              : *ctl_mount ? "mount\t" + absolute(ctl_dir) + "\t" + ctl_opts
-                                           : "umount\t" + absolute(ctl_umount_dir);
+                              : *ctl_mount ? "mount\t" + absolute_path(ctl_dir) + "\t" + ctl_opts
+                                           : "umount\t" + absolute_path(ctl_umount_dir);
         return procfsd::control_client(ctl_via, control_name, command);
     }
     if (config_file.empty() && ::access(default_config, R_OK) == 0 && positional.empty() &&

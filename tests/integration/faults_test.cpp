@@ -3,6 +3,8 @@
 // is not there. No other mount loses its service.
 #include <catch2/catch_test_macros.hpp>
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,6 +52,64 @@ TEST_CASE("a daemon killed with SIGKILL leaves ENOTCONN; a restart mounts again 
     guard = Child();
     CHECK(WIFEXITED(status));
     CHECK_FALSE(is_mounted(dir));
+}
+
+namespace {
+
+// Starts procfsd in directory `cwd` on the relative mountpoint `rel`.
+pid_t start_in(const std::string& cwd, const std::string& rel, const char* control)
+{
+    pid_t daemon = ::fork();
+    if (daemon == 0) {
+        if (::chdir(cwd.c_str()) != 0)
+            ::_exit(126);
+        ::execl(procfsd_binary().c_str(), "procfsd", "-f", "--control", control, "--log-level",
+                "warn", rel.c_str(), nullptr);
+        ::_exit(127);
+    }
+    return daemon;
+}
+
+// Detaches whatever a failed test left mounted on `path`.
+struct LazyUnmount {
+    std::string path;
+    ~LazyUnmount()
+    {
+        if (is_mounted(path))
+            ::umount2(path.c_str(), MNT_DETACH);
+    }
+};
+
+} // namespace
+
+TEST_CASE("a restart after SIGKILL mounts again on a relative mountpoint", "[faults]")
+{
+    char tmpl[] = "/tmp/procfsd-test-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl));
+    std::string top = tmpl;
+    std::string dir = top + "/f/a";
+    ::mkdir((top + "/f").c_str(), 0755);
+    ::mkdir(dir.c_str(), 0755);
+    {
+        LazyUnmount guard{dir};
+        Child first(start_in(top, "f/a", "test-relative"));
+        REQUIRE(wait_until([&] { return read_file(dir + "/uptime").has_value(); }, 10s));
+        // The daemon names its mount by its absolute path.
+        std::string listed = run_command(procfsd_binary() + " --control test-relative ctl list");
+        CHECK(listed.find(dir + " ") != std::string::npos);
+        first.kill_and_reap();
+        REQUIRE(wait_until([&] { return lstat_errno(dir + "/uptime") == ENOTCONN; }, 5s));
+        Child second(start_in(top, "f/a", "test-relative"));
+        CHECK(wait_until([&] { return read_file(dir + "/uptime").has_value(); }, 10s));
+        ::kill(second.pid(), SIGTERM);
+        int status = second.reap();
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+        CHECK_FALSE(is_mounted(dir));
+    }
+    ::rmdir(dir.c_str());
+    ::rmdir((top + "/f").c_str());
+    ::rmdir(top.c_str());
 }
 
 TEST_CASE("SIGTERM under load: requests finish, then a clean unmount", "[faults]")
