@@ -97,6 +97,19 @@ int Mount::mount(const fuse_custom_io* io, int fd)
         return -src.error;
     }
     source_ = std::move(src.value);
+    if (private_instance) {
+        // The daemon's own view of the private instance is filtered too: a process the daemon
+        // may not ptrace (one of an ancestor user namespace) is not listed to it, though the
+        // kernel lists it to a gid= member.
+        MountOptions unfiltered;
+        unfiltered.subset_pid = options_.subset_pid;
+        auto all = open_private_procfs(unfiltered);
+        if (!all.ok()) {
+            spdlog::error("open procfs instance for {}: {}", mountpoint_, sys::errno_name(all.error));
+            return -all.error;
+        }
+        unfiltered_source_ = std::move(all.value);
+    }
 
     // The options show in `mount` through the fsname, as with other FUSE file systems; commas
     // are escaped for libfuse's option parser.

@@ -14,6 +14,7 @@
 #include "fuse/operations.hpp"
 #include "fuse/request.hpp"
 #include "procfsd/pid_name.hpp"
+#include "procfsd/sys.hpp"
 
 namespace procfsd::fuse_op {
 
@@ -93,7 +94,20 @@ void list(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
         fuse_reply_err(req, -rv);
         return;
     }
-    if (::lseek(dir.fd.get(), off, SEEK_SET) < 0) {
+    // A filtered listing starts from every process there is (Mount::unfiltered_source_fd()),
+    // opened per request: procfs root offsets are keyed by pid, the same in both instances.
+    int from = dir.fd.get();
+    UniqueFd unfiltered;
+    if (filter_pids) {
+        auto all = sys::openat(r.mount.unfiltered_source_fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (!all.ok()) {
+            fuse_reply_err(req, all.error);
+            return;
+        }
+        unfiltered = std::move(all.value);
+        from = unfiltered.get();
+    }
+    if (::lseek(from, off, SEEK_SET) < 0) {
         fuse_reply_err(req, errno);
         return;
     }
@@ -105,7 +119,7 @@ void list(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
     // linux_dirent64, so a source batch rarely overflows the reply; what does is re-read.
     std::vector<char> batch(std::max<size_t>(size, 1024));
     for (;;) {
-        long n = ::syscall(SYS_getdents64, dir.fd.get(), batch.data(), batch.size());
+        long n = ::syscall(SYS_getdents64, from, batch.data(), batch.size());
         if (n < 0) {
             if (used == 0) {
                 fuse_reply_err(req, errno);

@@ -61,6 +61,10 @@ public:
     [[nodiscard]] const std::string& mountpoint() const noexcept { return mountpoint_; }
     [[nodiscard]] const MountOptions& options() const noexcept { return options_; }
     [[nodiscard]] int source_fd() const noexcept { return source_.get(); }
+    // On a mount with hidepid= or gid=: a procfs instance of the same pid namespace and subset
+    // without them, whose root lists every process, for listings filtered per caller (see
+    // fuse/readdir.cpp). -1 on other mounts.
+    [[nodiscard]] int unfiltered_source_fd() const noexcept { return unfiltered_source_.get(); }
     [[nodiscard]] NodeTable& nodes() noexcept { return nodes_; }
     [[nodiscard]] ProcessRegistry& registry() noexcept { return shared_.registry; }
     [[nodiscard]] Stats& stats() noexcept { return shared_.stats; }
@@ -94,6 +98,7 @@ private:
     MountOptions options_;
     Shared shared_;
     UniqueFd source_;
+    UniqueFd unfiltered_source_;
     NodeTable nodes_;
     fuse_session* session_ = nullptr;
     dev_t device_ = 0;

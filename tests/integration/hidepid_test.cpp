@@ -150,7 +150,9 @@ TEST_CASE("every combination of hidepid=, gid= and subset=pid matches kernel pro
             std::string report = run_as_capture(who.id, [&] {
                 std::string out;
                 for (size_t i = 0; i < options.size(); ++i)
-                    for (pid_t target : {root_sleeper.pid(), nobody_sleeper.pid(), ::getpid()}) {
+                    // Pid 1 too: where it lives in an ancestor user namespace (a container's
+                    // init), not even the daemon may ptrace it, yet gid= lists it.
+                    for (pid_t target : {root_sleeper.pid(), nobody_sleeper.pid(), ::getpid(), 1}) {
                         std::string a = observe(kernel[i], target);
                         std::string b = observe(m.mount_path(i), target);
                         if (a.rfind("root:ok", 0) != 0)
