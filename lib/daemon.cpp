@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <vector>
 
 #include "procfsd/descriptor_budget.hpp"
@@ -96,10 +97,15 @@ void Daemon::stop()
         std::lock_guard lock(mu_);
         mounts.swap(mounts_);
     }
+    // Every mount detached first, then one grace period for all of them: a stop costs the
+    // longest wait, not the sum of them.
     for (auto& [path, mount] : mounts) {
         control_.unlisten(mount->device());
-        mount->stop();
+        mount->detach();
     }
+    auto abort_after = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    for (auto& [path, mount] : mounts)
+        mount->stop(abort_after);
     control_.stop();
     watcher_.stop();
     polls_.stop();

@@ -182,26 +182,36 @@ void Mount::start()
     });
 }
 
-void Mount::stop()
+void Mount::detach()
 {
     stopping_ = true;
     {
         std::lock_guard lock(notify_mu_);
-        if (!connected_ && !loop_.joinable())
+        if (!connected_)
             return;
         connected_ = false;
     }
-    // A lazy unmount lets the kernel finish what is in flight, then it sends DESTROY and aborts
-    // the connection, which wakes every worker blocked on /dev/fuse and ends the loop. No
-    // fuse_session_exit() before that: workers would drop the requests they read next, which
-    // their callers would see fail with ECONNABORTED. Unmounting ourselves (not
-    // fuse_session_unmount) keeps us from unmounting whatever is mounted on the path later.
+    // A lazy unmount lets the kernel finish what is in flight, then it aborts the connection,
+    // which wakes every worker blocked on /dev/fuse and ends the loop. No fuse_session_exit()
+    // before that: workers would drop the requests they read next, which their callers would
+    // see fail with ECONNABORTED. Unmounting ourselves (not fuse_session_unmount) keeps us from
+    // unmounting whatever is mounted on the path later.
     if (!ended_ && device_ && ::umount2(mountpoint_.c_str(), MNT_DETACH) != 0 && errno != EINVAL &&
         errno != ENOENT)
         spdlog::warn("umount {}: {}", mountpoint_, sys::errno_name(errno));
+}
+
+void Mount::stop(std::chrono::steady_clock::time_point abort_after)
+{
+    detach();
+    if (stopped_ || !session_)
+        return;
+    stopped_ = true;
+    if (abort_after == std::chrono::steady_clock::time_point{})
+        abort_after = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     if (loop_.joinable()) {
         auto done = std::async(std::launch::async, [this] { loop_.join(); });
-        if (done.wait_for(std::chrono::seconds(2)) != std::future_status::ready && device_) {
+        if (done.wait_until(abort_after) != std::future_status::ready && device_) {
             // Something still holds the detached mount (an open file, a cwd): abort the
             // connection so that the loop ends now; those holders get ENOTCONN.
             std::ofstream abort_file(fmt::format("/sys/fs/fuse/connections/{}/abort", minor(device_)));
@@ -212,8 +222,7 @@ void Mount::stop()
     }
     // The connection is dead now (the loop ends only then), so this no longer unmounts
     // anything: it closes /dev/fuse and frees what fuse_session_mount() allocated.
-    if (session_)
-        fuse_session_unmount(session_);
+    fuse_session_unmount(session_);
     release_all_nodes();
     spdlog::info("unmounted {}", mountpoint_);
 }

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -48,8 +49,13 @@ public:
     [[nodiscard]] fuse_session* session() noexcept { return session_; }
     // Starts the request loop on its own thread.
     void start();
-    // Detaches the mount, ends the request loop and releases every inode. Idempotent.
-    void stop();
+    // Detaches the mount from the tree (a lazy unmount): the first half of stop(), so that
+    // the daemon can detach all of its mounts before it waits for any. Idempotent.
+    void detach();
+    // Detaches the mount, lets the request loop finish what is in flight until `abort_after`
+    // (default: 2 s from now), then aborts the connection if something still holds it, and
+    // releases every inode. Idempotent.
+    void stop(std::chrono::steady_clock::time_point abort_after = {});
 
     // From the exit watcher only (never from a request handler): drops `name` in `parent` from
     // the kernel's dentry cache. Returns 0 or -errno; -ENOTCONN once the mount is stopping.
@@ -104,6 +110,7 @@ private:
     dev_t device_ = 0;
     std::thread loop_;
     std::atomic<bool> stopping_{false};
+    bool stopped_ = false; // stop() ran to its end (the stopping thread's own)
     struct Handle {
         HandleQuota::Charge charge; // given back after the object's descriptor is closed
         std::shared_ptr<void> object;

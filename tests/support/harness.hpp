@@ -41,6 +41,8 @@ public:
     [[nodiscard]] const std::string& dir() const noexcept { return dir_; }
     // Stops the daemon now (SIGTERM) and waits for the mounts to go.
     void stop();
+    // The test reaped the daemon itself: never signal that pid again (it may be reused).
+    void daemon_reaped() noexcept { daemon_ = -1; }
 
 private:
     std::string dir_;
