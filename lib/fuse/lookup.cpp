@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <spdlog/spdlog.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstring>
@@ -86,6 +88,24 @@ mode_t current_mode(const Request& r, const Node& dir)
     return st.st_mode;
 }
 
+// On a mount whose answers depend on the caller: whether the caller may see the pid or tid
+// directory `path`, asked of the source as the caller before the task is tracked, so that a
+// hidden process costs what a missing one does and timing tells no hidden pid from a missing one
+// (tracking and the checks that need a task follow only for visible ones). The caller's own
+// process is left to the full lookup, whose worker stands in for the kernel's own-process rule.
+int visible_before_tracking(const Request& r, pid_t tid, const std::string& path)
+{
+    if (r.mount.options().caller_independent() || r.caller.as_privileged_as_daemon())
+        return 0;
+    if (pid_t tgid = r.caller.tgid(); tgid > 0 && ::syscall(SYS_tgkill, tgid, tid, 0) == 0)
+        return 0; // one of the caller's own threads
+    CredentialScope creds(r.caller, 0);
+    if (int rv = creds.status(); rv < 0)
+        return rv;
+    struct stat st{};
+    return sys::fstatat(r.mount.source_fd(), path.c_str(), &st, AT_SYMLINK_NOFOLLOW);
+}
+
 } // namespace
 
 int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::string_view n,
@@ -101,6 +121,8 @@ int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::stri
 
     std::shared_ptr<TrackedTask> task = dir.task;
     if (spec.track_tid) {
+        if (int rv = visible_before_tracking(r, spec.track_tid, child_path(dir, n)); rv < 0)
+            return rv;
         auto tracked = r.mount.registry().track(spec.track_tid);
         if (tracked.ok()) {
             task = tracked.value;
