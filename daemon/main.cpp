@@ -4,9 +4,12 @@
 
 #include <fuse_lowlevel.h>
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/syslog_sink.h>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -22,6 +25,7 @@
 #include <vector>
 
 #include "procfsd/caller.hpp"
+#include "procfsd/config_file.hpp"
 #include "procfsd/control_server.hpp"
 #include "procfsd/daemon.hpp"
 #include "procfsd/mount_options.hpp"
@@ -30,6 +34,7 @@
 #include "procfsd/unique_fd.hpp"
 
 #ifdef PROCFSD_HAVE_SYSTEMD
+#include <spdlog/sinks/systemd_sink.h>
 #include <systemd/sd-daemon.h>
 #endif
 
@@ -46,87 +51,68 @@ void notify_systemd([[maybe_unused]] const char* state)
 #endif
 }
 
-struct MountRequest {
-    std::string mountpoint;
-    MountOptions options;
-};
+using procfsd::MountRequest;
 
-// Parses "DIR[:OPTS]" (--mount) into a mount request; returns an error line or nothing.
-std::optional<std::string> parse_mount_arg(const std::string& arg, const std::string& common,
-                                           std::vector<MountRequest>& out)
+// Whether stderr is the journal's stream (systemd sets JOURNAL_STREAM to its device:inode).
+bool stderr_is_journal()
 {
-    auto colon = arg.find(':');
-    std::string dir = procfsd::absolute_path(arg.substr(0, colon));
-    std::string opts = common;
-    if (colon != std::string::npos) {
-        if (!opts.empty())
-            opts += ',';
-        opts += arg.substr(colon + 1);
-    }
-    auto parsed = procfsd::parse_mount_options(opts);
-    if (auto* err = std::get_if<std::string>(&parsed))
-        return fmt::format("{}: {}", dir, *err);
-    out.push_back({dir, std::get<MountOptions>(parsed)});
-    return std::nullopt;
+    const char* stream = std::getenv("JOURNAL_STREAM");
+    struct stat st{};
+    if (!stream || ::fstat(STDERR_FILENO, &st) != 0)
+        return false;
+    return fmt::format("{}:{}", st.st_dev, st.st_ino) == stream;
 }
 
-// The mounts a config file lists (CLI11's config support: `mount = ["DIR:OPTS", ...]`).
-std::optional<std::vector<MountRequest>> read_config_mounts(const std::string& path)
+bool is_socket(const char* path)
 {
-    CLI::App app;
-    std::vector<std::string> mounts;
-    std::string ignored;
-    app.allow_config_extras(true);
-    app.add_option("--mount", mounts);
-    app.add_option("--log-level", ignored);
-    app.set_config("--config", path, "", true);
-    std::vector<std::string> args{"procfsd", "--config", path};
-    std::vector<const char*> argv;
-    for (auto& a : args)
-        argv.push_back(a.c_str());
-    try {
-        app.parse(static_cast<int>(argv.size()), argv.data());
-    } catch (const CLI::Error& e) {
-        spdlog::error("config {}: {}", path, e.what());
-        return std::nullopt;
-    }
-    std::vector<MountRequest> out;
-    for (auto& m : mounts)
-        if (auto err = parse_mount_arg(m, "", out)) {
-            spdlog::error("config {}: {}", path, *err);
-            return std::nullopt;
-        }
-    return out;
+    struct stat st{};
+    return ::stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
-// SIGHUP: re-reads the config file and applies the difference to the mounts it manages:
-// new ones are mounted, dropped ones unmounted, changed ones mounted again with the new options.
-void reload(procfsd::Daemon& daemon, const std::string& config, std::vector<MountRequest>& managed)
+// Where the log goes: in the foreground to stderr, or to the journal with its priorities when
+// stderr is the journal's. Once daemonized: to syslog, else to the journal, else to the stderr
+// the daemon was started with (`kept_stderr`) when that is a terminal or a file. Never to a
+// pipe: mount(8) waits for the end of its helper's output, which a daemon holding it would
+// never give.
+void setup_logging(bool foreground, int kept_stderr, spdlog::level::level_enum level)
+{
+    std::shared_ptr<spdlog::logger> logger;
+#ifdef PROCFSD_HAVE_SYSTEMD
+    auto journal = [] {
+        return std::make_shared<spdlog::logger>(
+            "procfsd", std::make_shared<spdlog::sinks::systemd_sink_mt>("procfsd"));
+    };
+    if (stderr_is_journal())
+        logger = journal();
+#endif
+    if (!logger && !foreground) {
+        struct stat st{};
+        bool stderr_kept = kept_stderr >= 0 && ::fstat(kept_stderr, &st) == 0 &&
+                           (S_ISREG(st.st_mode) || ::isatty(kept_stderr));
+        if (is_socket("/dev/log"))
+            logger = spdlog::syslog_logger_mt("procfsd", "procfsd", LOG_PID);
+#ifdef PROCFSD_HAVE_SYSTEMD
+        else if (is_socket("/run/systemd/journal/socket"))
+            logger = journal();
+#endif
+        else if (stderr_kept)
+            ::dup2(kept_stderr, STDERR_FILENO);
+    }
+    if (!logger)
+        logger = spdlog::stderr_color_mt("procfsd");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(level);
+}
+
+// SIGHUP: the config file's difference applied (Daemon::reload), bracketed for systemd.
+void reload(procfsd::Daemon& daemon)
 {
     notify_systemd("RELOADING=1");
-    auto wanted = read_config_mounts(config);
-    if (!wanted) {
-        notify_systemd("READY=1");
-        return;
-    }
-    auto same = [](const MountRequest& a, const MountRequest& b) {
-        return a.mountpoint == b.mountpoint && a.options.to_string() == b.options.to_string();
-    };
-    for (auto& old : managed) {
-        bool kept = std::any_of(wanted->begin(), wanted->end(), [&](auto& w) { return same(old, w); });
-        if (!kept && daemon.remove_mount(old.mountpoint) == 0)
-            spdlog::info("reload: unmounted {}", old.mountpoint);
-    }
-    std::vector<MountRequest> now;
-    for (auto& w : *wanted) {
-        bool had = std::any_of(managed.begin(), managed.end(), [&](auto& m) { return same(m, w); });
-        if (had || daemon.add_mount(w.mountpoint, w.options) == 0) {
-            if (!had)
-                spdlog::info("reload: mounted {}", w.mountpoint);
-            now.push_back(w);
-        }
-    }
-    managed = std::move(now);
+    std::string err = daemon.reload();
+    if (!err.empty())
+        notify_systemd(fmt::format("STATUS=reload failed: {}", err).c_str());
+    else
+        notify_systemd("STATUS=");
     notify_systemd("READY=1");
 }
 
@@ -136,8 +122,7 @@ constexpr std::chrono::seconds stop_deadline{15};
 // Serves until SIGINT or SIGTERM, or until the last mount is unmounted from outside (unless
 // `persist`). The signals are blocked in every thread and read here from a signalfd:
 // libfuse's own handler knows one session only.
-int serve(procfsd::Daemon& daemon, int signal_fd, bool persist, const std::string& config,
-          std::vector<MountRequest> managed)
+int serve(procfsd::Daemon& daemon, int signal_fd, bool persist)
 {
     notify_systemd("READY=1");
     for (;;) {
@@ -164,10 +149,7 @@ int serve(procfsd::Daemon& daemon, int signal_fd, bool persist, const std::strin
             continue;
         }
         if (si.ssi_signo == SIGHUP) {
-            if (config.empty())
-                spdlog::warn("SIGHUP: no config file to reload");
-            else
-                reload(daemon, config, managed);
+            reload(daemon);
             continue;
         }
         spdlog::info("{}: unmounting", strsignal(static_cast<int>(si.ssi_signo)));
@@ -206,8 +188,9 @@ int main(int argc, char** argv)
     app.add_option("--mount", extra_mounts, "another mount, DIR[:OPTS]; may be repeated")
         ->allow_extra_args(false);
     app.add_flag("-f,--foreground", foreground, "stay in the foreground, log to stderr");
-    app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off")
-        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    auto* log_level_opt = app.add_option("--log-level", log_level,
+                                         "trace, debug, info, warn, error, critical, off")
+                              ->check(CLI::IsMember(procfsd::log_level_names()));
 
     std::string control_name = "default";
     bool persist = false;
@@ -218,6 +201,9 @@ int main(int argc, char** argv)
     app.add_option("--config", config_file,
                    "config file listing mounts: mount = [\"DIR:OPTS\", ...]; SIGHUP re-reads it")
         ->check(CLI::ExistingFile);
+    std::string check_config;
+    app.add_option("--check-config", check_config,
+                   "check a config file (syntax, keys, values, mount options) and exit: 0 or 2");
 
     std::string stats_mountpoint;
     auto* stats = app.add_subcommand("stats", "print the counters of the daemon serving MOUNTPOINT");
@@ -228,6 +214,7 @@ int main(int argc, char** argv)
     std::string ctl_via;
     ctl->add_option("--via", ctl_via, "reach the daemon serving this mountpoint instead");
     auto* ctl_list = ctl->add_subcommand("list", "mounts, options and counters");
+    auto* ctl_reload = ctl->add_subcommand("reload", "re-read the config file and apply it");
     std::string ctl_dir, ctl_opts;
     auto* ctl_mount = ctl->add_subcommand("mount", "add a mount without a restart");
     ctl_mount->add_option("dir", ctl_dir)->required();
@@ -237,15 +224,28 @@ int main(int argc, char** argv)
     ctl_umount->add_option("dir", ctl_umount_dir)->required();
 
     CLI11_PARSE(app, argc, argv);
-    spdlog::set_level(spdlog::level::from_str(log_level));
+    setup_logging(true, -1, spdlog::level::from_str(log_level));
+
+    if (!check_config.empty()) {
+        auto read = procfsd::read_config_file(check_config);
+        if (auto* err = std::get_if<std::string>(&read)) {
+            std::fprintf(stderr, "procfsd: %s\n", err->c_str());
+            return 2;
+        }
+        auto& config = std::get<procfsd::ConfigFile>(read);
+        std::printf("%s: ok, %zu mount%s\n", check_config.c_str(), config.mounts.size(),
+                    config.mounts.size() == 1 ? "" : "s");
+        return 0;
+    }
 
     if (*stats)
         return procfsd::control_client(stats_mountpoint, control_name, "stats");
     if (*ctl) {
         using procfsd::absolute_path;
-        std::string command = *ctl_list    ? "list"
-                              : *ctl_mount ? "mount\t" + absolute_path(ctl_dir) + "\t" + ctl_opts
-                                           : "umount\t" + absolute_path(ctl_umount_dir);
+        std::string command = *ctl_list     ? "list"
+                              : *ctl_reload ? "reload"
+                              : *ctl_mount  ? "mount\t" + absolute_path(ctl_dir) + "\t" + ctl_opts
+                                            : "umount\t" + absolute_path(ctl_umount_dir);
         return procfsd::control_client(ctl_via, control_name, command);
     }
     if (config_file.empty() && ::access(default_config, R_OK) == 0 && positional.empty() &&
@@ -263,24 +263,34 @@ int main(int argc, char** argv)
         // mount.fuse3 passes the fstab source first; an absolute one names the source procfs.
         common = "source=" + positional[0] + (common.empty() ? "" : "," + common);
     }
-    if (!positional.empty())
-        if (auto err = parse_mount_arg(positional.back(), common, requests)) {
+    auto add_request = [&](const std::string& arg, const std::string& opts) {
+        auto parsed = procfsd::parse_mount_arg(arg, opts);
+        if (auto* err = std::get_if<std::string>(&parsed)) {
             std::fprintf(stderr, "procfsd: %s\n", err->c_str());
-            return 2;
+            return false;
         }
+        requests.push_back(std::get<MountRequest>(parsed));
+        return true;
+    };
+    if (!positional.empty() && !add_request(positional.back(), common))
+        return 2;
     for (auto& m : extra_mounts)
-        if (auto err = parse_mount_arg(m, "", requests)) {
+        if (!add_request(m, ""))
+            return 2;
+    std::vector<MountRequest> managed; // the config file's mounts, which a reload updates
+    if (!config_file.empty()) {
+        auto read = procfsd::read_config_file(config_file);
+        if (auto* err = std::get_if<std::string>(&read)) {
             std::fprintf(stderr, "procfsd: %s\n", err->c_str());
             return 2;
         }
-    std::vector<MountRequest> managed; // the config file's mounts, which SIGHUP updates
-    if (!config_file.empty()) {
-        auto from_config = read_config_mounts(config_file);
-        if (!from_config) {
-            std::fprintf(stderr, "procfsd: cannot use config %s\n", config_file.c_str());
-            return 2;
+        auto& config = std::get<procfsd::ConfigFile>(read);
+        // The command line's --log-level wins over the file's.
+        if (config.log_level && log_level_opt->count() == 0) {
+            log_level = *config.log_level;
+            spdlog::set_level(spdlog::level::from_str(log_level));
         }
-        managed = *from_config;
+        managed = config.mounts;
         requests.insert(requests.end(), managed.begin(), managed.end());
     }
     if (requests.empty() && !persist) {
@@ -312,14 +322,17 @@ int main(int argc, char** argv)
     }
     if (!foreground) {
         // Mounted first, so that mount(8) learns of a failure; threads start after the fork.
+        procfsd::UniqueFd kept_stderr(::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3));
         if (fuse_daemonize(0) != 0) {
             daemon.stop();
             return 1;
         }
-        spdlog::set_default_logger(spdlog::syslog_logger_mt("procfsd", "procfsd", LOG_PID));
-        spdlog::set_level(spdlog::level::from_str(log_level));
+        spdlog::drop_all();
+        setup_logging(false, kept_stderr.get(), spdlog::level::from_str(log_level));
     }
+    if (!config_file.empty())
+        daemon.manage_config(procfsd::absolute_path(config_file), managed);
     daemon.listen_control(control_name);
     daemon.start();
-    return serve(daemon, signal_fd.get(), persist, config_file, managed);
+    return serve(daemon, signal_fd.get(), persist);
 }

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
@@ -111,6 +112,56 @@ void Daemon::stop()
     polls_.stop();
 }
 
+void Daemon::manage_config(std::string path, std::vector<MountRequest> mounts)
+{
+    std::lock_guard lock(config_mu_);
+    config_path_ = std::move(path);
+    managed_ = std::move(mounts);
+}
+
+std::string Daemon::reload()
+{
+    std::lock_guard lock(config_mu_);
+    if (config_path_.empty()) {
+        spdlog::warn("reload: no config file to reload");
+        return "no config file to reload (the daemon was started without --config)";
+    }
+    auto read = read_config_file(config_path_);
+    if (auto* err = std::get_if<std::string>(&read)) {
+        spdlog::error("reload: nothing changed: {}", *err);
+        return "nothing changed: " + *err;
+    }
+    auto& wanted = std::get<ConfigFile>(read).mounts;
+    auto same = [](const MountRequest& a, const MountRequest& b) {
+        return a.mountpoint == b.mountpoint && a.options.to_string() == b.options.to_string();
+    };
+    auto listed = [&](const std::vector<MountRequest>& list, const MountRequest& r) {
+        return std::any_of(list.begin(), list.end(), [&](auto& x) { return same(x, r); });
+    };
+    for (auto& old : managed_)
+        if (!listed(wanted, old) && remove_mount(old.mountpoint) == 0)
+            spdlog::info("reload: unmounted {}", old.mountpoint);
+    std::vector<MountRequest> now;
+    std::string failed;
+    for (auto& w : wanted) {
+        if (listed(managed_, w)) {
+            now.push_back(w);
+        } else if (int rv = add_mount(w.mountpoint, w.options); rv == 0) {
+            spdlog::info("reload: mounted {}", w.mountpoint);
+            now.push_back(w);
+        } else {
+            failed += fmt::format("{}mount {}: {}", failed.empty() ? "" : "; ", w.mountpoint,
+                                  sys::errno_name(rv));
+        }
+    }
+    managed_ = std::move(now);
+    if (!failed.empty()) {
+        spdlog::error("reload: {}", failed);
+        return failed;
+    }
+    return "";
+}
+
 void Daemon::listen_control(const std::string& name) { control_.listen_name("procfsd/ctl/" + name); }
 
 size_t Daemon::reap_ended_mounts()
@@ -181,6 +232,10 @@ std::string Daemon::handle_command(const std::string& line)
         if (int rv = add_mount(dir, std::get<MountOptions>(parsed)); rv < 0)
             return fmt::format("error: mount {}: {}\n", dir, sys::errno_name(rv));
         return fmt::format("ok\nmounted {}\n", dir);
+    }
+    if (verb == "reload") {
+        std::string err = reload();
+        return err.empty() ? "ok\nreloaded\n" : "error: reload: " + err + "\n";
     }
     if (verb == "umount") {
         if (remove_mount(rest) < 0)

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 
+#include "procfsd/config_file.hpp"
 #include "procfsd/control_server.hpp"
 #include "procfsd/exit_watcher.hpp"
 #include "procfsd/handle_quota.hpp"
@@ -43,6 +44,13 @@ public:
     // The answer starts with "ok" or "error: ..." on its own line.
     std::string handle_command(const std::string& line);
 
+    // The config file whose mounts this daemon manages (`mounts`: those it listed at start).
+    void manage_config(std::string path, std::vector<MountRequest> mounts);
+    // Reads the config file again and applies the difference: new entries are mounted, removed
+    // ones unmounted, changed ones mounted again. A file that does not parse or validate
+    // changes nothing. Returns "" or why it failed (also logged), for SIGHUP and `ctl reload`.
+    std::string reload();
+
     // Also answer on the daemon's own control socket "procfsd/ctl/NAME" (for `procfsd ctl`).
     void listen_control(const std::string& name);
 
@@ -68,6 +76,9 @@ private:
     std::map<std::string, std::shared_ptr<Mount>> mounts_;
     bool started_ = false;
     UniqueFd ended_; // eventfd: a mount's loop ended without stop()
+    std::mutex config_mu_; // guards config_path_ and managed_ (one reload at a time)
+    std::string config_path_;
+    std::vector<MountRequest> managed_;
 };
 
 } // namespace procfsd
