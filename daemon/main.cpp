@@ -198,6 +198,8 @@ int main(int argc, char** argv)
     app.add_option("--control", control_name,
                    "name of this daemon's control socket, @procfsd/ctl/NAME (for procfsd ctl)");
     app.add_flag("--persist", persist, "keep running when no mount is left (for a service)");
+    bool force = false;
+    app.add_flag("--force", force, "mount over a live FUSE mount (another procfsd's too)");
     app.add_option("--config", config_file,
                    "config file listing mounts: mount = [\"DIR:OPTS\", ...]; SIGHUP re-reads it")
         ->check(CLI::ExistingFile);
@@ -223,7 +225,16 @@ int main(int argc, char** argv)
     std::string ctl_umount_dir;
     ctl_umount->add_option("dir", ctl_umount_dir)->required();
 
-    CLI11_PARSE(app, argc, argv);
+    // Exit statuses: 0 ok, 1 a failure at run time, 2 a usage or option error (CLI11 would
+    // return its own 105, 106, 109...).
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::Success& e) {
+        return app.exit(e); // --help, --version
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return 2;
+    }
     setup_logging(true, -1, spdlog::level::from_str(log_level));
 
     if (!check_config.empty()) {
@@ -297,6 +308,13 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "procfsd: no mountpoint given (see --help)\n");
         return 2;
     }
+    // Every caller's checks are made with its credentials on a worker thread, which only root
+    // may take; a daemon that could not would refuse everything to everyone.
+    if (::geteuid() != 0) {
+        std::fprintf(stderr, "procfsd: EPERM (procfsd must run as root: it reads on behalf of every "
+                             "user, with their credentials)\n");
+        return 1;
+    }
     // A stale mount of ours left by a killed daemon answers ENOTCONN; clear it and mount again.
     for (auto& r : requests)
         procfsd::clear_stale_mount(r.mountpoint);
@@ -312,10 +330,14 @@ int main(int argc, char** argv)
 
     procfsd::capture_daemon_credentials();
     procfsd::Daemon daemon;
+    // Before mounting (and daemonizing): a name in use refuses the start where mount(8) sees it.
+    if (auto f = daemon.listen_control(control_name)) {
+        std::fprintf(stderr, "procfsd: %s\n", f.reason.c_str());
+        return 1;
+    }
     for (auto& r : requests) {
-        if (int rv = daemon.add_mount(r.mountpoint, r.options); rv < 0) {
-            std::fprintf(stderr, "procfsd: mount %s: %s\n", r.mountpoint.c_str(),
-                         std::string(procfsd::sys::errno_name(rv)).c_str());
+        if (auto f = daemon.add_mount(r.mountpoint, r.options, force)) {
+            std::fprintf(stderr, "procfsd: %s\n", f.reason.c_str());
             daemon.stop();
             return 1;
         }
@@ -332,7 +354,6 @@ int main(int argc, char** argv)
     }
     if (!config_file.empty())
         daemon.manage_config(procfsd::absolute_path(config_file), managed);
-    daemon.listen_control(control_name);
     daemon.start();
     return serve(daemon, signal_fd.get(), persist);
 }

@@ -18,11 +18,16 @@
 #include <fstream>
 #include <sstream>
 
+#include "procfsd/mountinfo.hpp"
+#include "procfsd/paths.hpp"
 #include "procfsd/sys.hpp"
 
 namespace procfsd {
 
 namespace {
+
+// What the daemon answers a peer that is not root.
+constexpr const char* denied_status = "error: permission denied (root only)";
 
 socklen_t abstract_address(const std::string& name, sockaddr_un& addr)
 {
@@ -69,14 +74,18 @@ void ControlServer::stop()
 
 namespace {
 
-UniqueFd bound_socket(const std::string& name, int epoll)
+UniqueFd bound_socket(const std::string& name, int epoll, int* error = nullptr)
 {
     UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_un addr{};
     socklen_t len = abstract_address(name, addr);
     if (!sock || ::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
         ::listen(sock.get(), 16) != 0) {
-        spdlog::warn("control socket @{}: {}", name, sys::errno_name(errno));
+        int err = errno;
+        if (error)
+            *error = err;
+        else
+            spdlog::warn("control socket @{}: {}", name, sys::errno_name(err));
         return {};
     }
     struct epoll_event ev{};
@@ -96,12 +105,15 @@ void ControlServer::listen(dev_t device)
         listeners_[device] = std::move(sock);
 }
 
-void ControlServer::listen_name(const std::string& name)
+int ControlServer::listen_name(const std::string& name)
 {
-    auto sock = bound_socket(name, epoll_.get());
+    int err = 0;
+    auto sock = bound_socket(name, epoll_.get(), &err);
+    if (!sock)
+        return -err;
     std::lock_guard lock(mu_);
-    if (sock)
-        named_.push_back(std::move(sock));
+    named_.push_back(std::move(sock));
+    return 0;
 }
 
 void ControlServer::unlisten(dev_t device)
@@ -148,8 +160,8 @@ void ControlServer::serve_client(int listener)
     struct ucred cred{};
     socklen_t len = sizeof cred;
     if (::getsockopt(client.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != 0) {
-        const char denied[] = "error: permission denied (root only)\n";
-        [[maybe_unused]] auto w = ::write(client.get(), denied, sizeof denied - 1);
+        std::string denied = std::string(denied_status) + "\n";
+        [[maybe_unused]] auto w = ::send(client.get(), denied.data(), denied.size(), MSG_NOSIGNAL);
         return;
     }
     struct timeval tv{2, 0};
@@ -160,11 +172,36 @@ void ControlServer::serve_client(int listener)
         command += c;
     std::string answer = handler_(command);
     for (size_t off = 0; off < answer.size();) {
-        ssize_t w = ::write(client.get(), answer.data() + off, answer.size() - off);
+        ssize_t w = ::send(client.get(), answer.data() + off, answer.size() - off, MSG_NOSIGNAL);
         if (w <= 0)
             break;
         off += static_cast<size_t>(w);
     }
+}
+
+std::optional<std::string> control_request(const std::string& socket, const std::string& command,
+                                           int* error)
+{
+    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    socklen_t len = abstract_address(socket, addr);
+    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+        if (error)
+            *error = errno;
+        return std::nullopt;
+    }
+    // A daemon that cannot answer must not hang its client.
+    struct timeval tv{30, 0};
+    ::setsockopt(sock.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    // MSG_NOSIGNAL: a daemon that refuses closes first, and its answer is still there to read.
+    std::string line = command + "\n";
+    [[maybe_unused]] auto sent = ::send(sock.get(), line.data(), line.size(), MSG_NOSIGNAL);
+    std::string answer;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(sock.get(), buf, sizeof buf)) > 0)
+        answer.append(buf, static_cast<size_t>(n));
+    return answer;
 }
 
 int control_client(const std::string& mountpoint, const std::string& name, const std::string& command)
@@ -173,43 +210,41 @@ int control_client(const std::string& mountpoint, const std::string& name, const
     if (!mountpoint.empty()) {
         struct stat st{};
         if (::stat(mountpoint.c_str(), &st) != 0) {
-            std::fprintf(stderr, "procfsd: stat %s: %s\n", mountpoint.c_str(),
+            std::fprintf(stderr, "procfsd: %s: %s\n", mountpoint.c_str(),
                          std::string(sys::errno_name(errno)).c_str());
             return 1;
         }
-        socket = ControlServer::socket_name(st.st_dev);
+        auto top = top_mount_at(absolute_path(mountpoint));
+        if (!top || top->fstype != "fuse.procfsd") {
+            std::fprintf(stderr, "procfsd: %s is not a procfsd mount%s\n", mountpoint.c_str(),
+                         top ? (" (it is " + top->fstype + ")").c_str() : "");
+            return 2;
+        }
+        socket = ControlServer::socket_name(top->device);
     } else {
         socket = "procfsd/ctl/" + name;
     }
-    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_un addr{};
-    socklen_t len = abstract_address(socket, addr);
-    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+    int err = 0;
+    auto answer = control_request(socket, command, &err);
+    if (!answer) {
         std::fprintf(stderr, "procfsd: no procfsd daemon answers on @%s (%s)\n", socket.c_str(),
-                     std::string(sys::errno_name(errno)).c_str());
+                     std::string(sys::errno_name(err)).c_str());
         return 1;
     }
-    // A daemon that cannot answer must not hang its client.
-    struct timeval tv{30, 0};
-    ::setsockopt(sock.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    std::string line = command + "\n";
-    if (::write(sock.get(), line.data(), line.size()) < 0)
-        return 1;
-    std::string answer;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(sock.get(), buf, sizeof buf)) > 0)
-        answer.append(buf, static_cast<size_t>(n));
-    auto eol = answer.find('\n');
-    std::string status = answer.substr(0, eol);
-    std::string body = eol == std::string::npos ? "" : answer.substr(eol + 1);
-    if (status != "ok") {
-        std::fprintf(stderr, "procfsd: %s\n", status.c_str());
-        std::fwrite(body.data(), 1, body.size(), stderr);
-        return 1;
+    auto eol = answer->find('\n');
+    std::string status = answer->substr(0, eol);
+    std::string body = eol == std::string::npos ? "" : answer->substr(eol + 1);
+    if (status == "ok") {
+        std::fwrite(body.data(), 1, body.size(), stdout);
+        return 0;
     }
-    std::fwrite(body.data(), 1, body.size(), stdout);
-    return 0;
+    if (status == denied_status) {
+        std::fprintf(stderr, "procfsd: only root may use the control socket of a procfsd daemon\n");
+        return 2;
+    }
+    std::fprintf(stderr, "procfsd: %s\n", status.empty() ? "the daemon closed without an answer" : status.c_str());
+    std::fwrite(body.data(), 1, body.size(), stderr);
+    return 1;
 }
 
 void clear_stale_mount(const std::string& mountpoint)
@@ -217,24 +252,9 @@ void clear_stale_mount(const std::string& mountpoint)
     struct stat st{};
     if (::stat(mountpoint.c_str(), &st) == 0 || errno != ENOTCONN)
         return;
-    std::ifstream mounts("/proc/self/mountinfo");
-    std::string line;
-    while (std::getline(mounts, line)) {
-        // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER
-        std::istringstream in(line);
-        std::string id, parent, dev, root, point;
-        in >> id >> parent >> dev >> root >> point;
-        auto dash = line.find(" - ");
-        if (point != mountpoint || dash == std::string::npos)
-            continue;
-        std::istringstream tail(line.substr(dash + 3));
-        std::string fstype;
-        tail >> fstype;
-        if (fstype == "fuse.procfsd") {
-            spdlog::info("{}: clearing a stale procfsd mount (ENOTCONN)", mountpoint);
-            ::umount2(mountpoint.c_str(), MNT_DETACH);
-            return;
-        }
+    if (auto top = top_mount_at(mountpoint); top && top->fstype == "fuse.procfsd") {
+        spdlog::info("{}: clearing a stale procfsd mount (ENOTCONN)", mountpoint);
+        ::umount2(mountpoint.c_str(), MNT_DETACH);
     }
 }
 

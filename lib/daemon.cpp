@@ -44,22 +44,25 @@ Daemon::Daemon()
 
 Daemon::~Daemon() { stop(); }
 
-int Daemon::add_mount(const std::string& mountpoint, const MountOptions& options)
+sys::Failure Daemon::add_mount(const std::string& mountpoint, const MountOptions& options,
+                               bool over_existing)
 {
     std::lock_guard lock(mu_);
     if (mounts_.count(mountpoint)) {
-        spdlog::error("mount {}: already served by this daemon", mountpoint);
-        return -EBUSY;
+        sys::Failure f{EBUSY, fmt::format("mount {}: EBUSY (this daemon serves it already)", mountpoint)};
+        spdlog::error("{}", f.reason);
+        return f;
     }
-    auto mount = std::make_shared<Mount>(
-        mountpoint, options, Mount::Shared{registry_, stats_, handles_, watcher_.reports_reap(), ended_.get(), &polls_});
-    if (int rv = mount->mount(); rv < 0)
-        return rv;
+    auto mount = std::make_shared<Mount>(mountpoint, options,
+                                         Mount::Shared{registry_, stats_, handles_, watcher_.reports_reap(),
+                                                       ended_.get(), &polls_});
+    if (auto f = mount->mount(nullptr, -1, over_existing))
+        return f;
     if (started_)
         mount->start();
     control_.listen(mount->device());
     mounts_.emplace(mountpoint, std::move(mount));
-    return 0;
+    return {};
 }
 
 void Daemon::start()
@@ -146,12 +149,11 @@ std::string Daemon::reload()
     for (auto& w : wanted) {
         if (listed(managed_, w)) {
             now.push_back(w);
-        } else if (int rv = add_mount(w.mountpoint, w.options); rv == 0) {
+        } else if (auto f = add_mount(w.mountpoint, w.options); !f) {
             spdlog::info("reload: mounted {}", w.mountpoint);
             now.push_back(w);
         } else {
-            failed += fmt::format("{}mount {}: {}", failed.empty() ? "" : "; ", w.mountpoint,
-                                  sys::errno_name(rv));
+            failed += (failed.empty() ? "" : "; ") + f.reason;
         }
     }
     managed_ = std::move(now);
@@ -162,7 +164,25 @@ std::string Daemon::reload()
     return "";
 }
 
-void Daemon::listen_control(const std::string& name) { control_.listen_name("procfsd/ctl/" + name); }
+sys::Failure Daemon::listen_control(const std::string& name)
+{
+    std::string socket = "procfsd/ctl/" + name;
+    int rv = control_.listen_name(socket);
+    if (rv == 0)
+        return {};
+    std::string why = "cannot listen there";
+    if (rv == -EADDRINUSE) {
+        auto answer = control_request(socket, "stats");
+        auto pos = answer ? answer->find("daemon_pid ") : std::string::npos;
+        why = pos == std::string::npos
+                  ? "another daemon has that name"
+                  : "procfsd pid " + answer->substr(pos + 11, answer->find('\n', pos) - pos - 11) +
+                        " has that name; give this one another with --control NAME";
+    }
+    sys::Failure f{-rv, fmt::format("control socket @{}: {} ({})", socket, sys::errno_name(rv), why)};
+    spdlog::error("{}", f.reason);
+    return f;
+}
 
 size_t Daemon::reap_ended_mounts()
 {
@@ -229,8 +249,8 @@ std::string Daemon::handle_command(const std::string& line)
         auto parsed = parse_mount_options(opts);
         if (auto* err = std::get_if<std::string>(&parsed))
             return fmt::format("error: {}: {}\n", dir, *err);
-        if (int rv = add_mount(dir, std::get<MountOptions>(parsed)); rv < 0)
-            return fmt::format("error: mount {}: {}\n", dir, sys::errno_name(rv));
+        if (auto f = add_mount(dir, std::get<MountOptions>(parsed)))
+            return fmt::format("error: {}\n", f.reason);
         return fmt::format("ok\nmounted {}\n", dir);
     }
     if (verb == "reload") {

@@ -5,6 +5,8 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -18,28 +20,23 @@
 #include <vector>
 
 #include "fuse/operations.hpp"
+#include "procfsd/control_server.hpp"
+#include "procfsd/mountinfo.hpp"
 #include "procfsd/private_procfs.hpp"
 
 namespace procfsd {
 
 namespace {
 
-// The device number of the mount most recently mounted on `path`, from mountinfo.
-dev_t mounted_device(const std::string& path)
+// The daemon serving a procfsd mount, as its control socket for that mount tells.
+std::string serving_daemon(dev_t device)
 {
-    std::ifstream info("/proc/self/mountinfo");
-    std::string line;
-    dev_t found = 0;
-    char resolved[PATH_MAX];
-    std::string want = ::realpath(path.c_str(), resolved) ? resolved : path;
-    while (std::getline(info, line)) {
-        unsigned id = 0, parent = 0, maj = 0, min = 0;
-        char point[4096];
-        if (std::sscanf(line.c_str(), "%u %u %u:%u %*s %4095s", &id, &parent, &maj, &min, point) == 5 &&
-            want == point)
-            found = makedev(maj, min);
-    }
-    return found;
+    auto answer = control_request(ControlServer::socket_name(device), "stats");
+    if (!answer)
+        return "a procfsd that does not answer";
+    auto pos = answer->find("daemon_pid ");
+    return pos == std::string::npos ? "procfsd"
+                                    : "procfsd pid " + answer->substr(pos + 11, answer->find('\n', pos) - pos - 11);
 }
 
 } // namespace
@@ -84,19 +81,60 @@ Mount::~Mount()
         fuse_session_destroy(session_);
 }
 
-int Mount::mount(const fuse_custom_io* io, int fd)
+sys::Failure Mount::check_mountpoint(bool over_existing) const
 {
+    struct stat st{};
+    if (::stat(mountpoint_.c_str(), &st) != 0) {
+        int err = errno;
+        return fail(err, err == ENOENT    ? "no such directory"
+                         : err == ENOTCONN ? "a dead FUSE mount is in the way"
+                         : err == EACCES   ? "not allowed to reach it"
+                                           : "cannot reach it");
+    }
+    if (!S_ISDIR(st.st_mode))
+        return fail(ENOTDIR, "not a directory");
+    UniqueFd dev(::open("/dev/fuse", O_RDWR | O_CLOEXEC));
+    if (!dev) {
+        int err = errno;
+        return fail(err, err == ENOENT ? "no /dev/fuse: is the fuse module loaded?"
+                                       : "cannot open /dev/fuse: procfsd must run as root");
+    }
+    if (auto top = top_mount_at(mountpoint_); top && !over_existing &&
+                                              top->fstype.rfind("fuse", 0) == 0) {
+        // Stacking a second server would hide the first one's mount, and killing the first
+        // would then leave a dead mount below ours.
+        std::string who = top->fstype == "fuse.procfsd" ? "served by " + serving_daemon(top->device)
+                                                         : "a " + top->fstype + " mount";
+        return fail(EBUSY, fmt::format("already {}; --force mounts over it", who));
+    }
+    return {};
+}
+
+sys::Failure Mount::fail(int err, const std::string& why) const
+{
+    sys::Failure f{err, fmt::format("mount {}: {} ({})", mountpoint_, sys::errno_name(err), why)};
+    spdlog::error("{}", f.reason);
+    return f;
+}
+
+sys::Failure Mount::mount(const fuse_custom_io* io, int fd, bool over_existing)
+{
+    if (!io)
+        if (auto f = check_mountpoint(over_existing))
+            return f;
     // Per-caller options need a procfs instance that applies them (see private_procfs.hpp).
     bool private_instance = options_.hidepid != Hidepid::off || options_.gid.has_value();
     auto src = private_instance
                    ? open_private_procfs(options_)
                    : sys::openat(AT_FDCWD, options_.source.c_str(), O_PATH | O_DIRECTORY);
-    if (!src.ok()) {
-        spdlog::error("open source {}{}: {}", private_instance ? "procfs instance for " : "",
-                      private_instance ? mountpoint_ : options_.source, sys::errno_name(src.error));
-        return -src.error;
-    }
+    if (!src.ok())
+        return fail(src.error, private_instance ? "cannot make its procfs instance"
+                                                : "cannot open source=" + options_.source);
     source_ = std::move(src.value);
+    // The source is served to every user (allow_other): only a procfs may be.
+    struct statfs fs{};
+    if (::fstatfs(source_.get(), &fs) != 0 || fs.f_type != PROC_SUPER_MAGIC)
+        return fail(EINVAL, "source=" + options_.source + " is not a procfs");
     if (private_instance) {
         // The daemon's own view of the private instance is filtered too: a process the daemon
         // may not ptrace (one of an ancestor user namespace) is not listed to it, though the
@@ -104,10 +142,8 @@ int Mount::mount(const fuse_custom_io* io, int fd)
         MountOptions unfiltered;
         unfiltered.subset_pid = options_.subset_pid;
         auto all = open_private_procfs(unfiltered);
-        if (!all.ok()) {
-            spdlog::error("open procfs instance for {}: {}", mountpoint_, sys::errno_name(all.error));
-            return -all.error;
-        }
+        if (!all.ok())
+            return fail(all.error, "cannot make its procfs instance");
         unfiltered_source_ = std::move(all.value);
     }
 
@@ -122,46 +158,47 @@ int Mount::mount(const fuse_custom_io* io, int fd)
             fsname += c;
         }
     }
-    std::string fuse_opts = "fsname=" + fsname + ",subtype=procfsd";
+    // nosuid, nodev and noexec always, as /proc is mounted: whatever mount.fuse3 passes (it adds
+    // dev and suid for root), a clone of /proc holds no device or program to honour.
+    std::string fuse_opts = "fsname=" + fsname + ",subtype=procfsd,nosuid,nodev,noexec";
     if (::geteuid() == 0)
         fuse_opts += ",allow_other";
     if (options_.read_only)
         fuse_opts += ",ro";
     for (auto& f : options_.vfs_flags)
-        fuse_opts += "," + f;
+        if (f != "suid" && f != "dev" && f != "exec")
+            fuse_opts += "," + f;
     std::vector<const char*> argv{"procfsd", "-o", fuse_opts.c_str()};
     fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), const_cast<char**>(argv.data()));
     session_ = fuse_session_new(&args, &procfs_operations(), sizeof(fuse_lowlevel_ops), this);
     // fuse_session_new may have copied the argument vector to add to it: that copy is ours.
     fuse_opt_free_args(&args);
-    if (!session_) {
-        spdlog::error("mount {}: cannot create a FUSE session", mountpoint_);
-        return -EINVAL;
-    }
+    if (!session_)
+        return fail(EINVAL, "libfuse refused the session options " + fuse_opts);
     if (io) {
         if (fuse_session_custom_io(session_, io, fd) != 0) {
             fuse_session_destroy(session_);
             session_ = nullptr;
-            return -EINVAL;
+            return fail(EINVAL, "libfuse refused the transport");
         }
         std::lock_guard lock(notify_mu_);
         connected_ = true;
-        return 0;
+        return {};
     }
     if (fuse_session_mount(session_, mountpoint_.c_str()) != 0) {
-        spdlog::error("mount {}: fuse_session_mount failed", mountpoint_);
         fuse_session_destroy(session_);
         session_ = nullptr;
-        return -EIO;
+        return fail(EIO, "the kernel refused the FUSE mount (libfuse said why above)");
     }
     // Not stat(): the kernel would send a request that nobody serves yet (INIT comes first).
-    device_ = mounted_device(mountpoint_);
+    if (auto top = top_mount_at(mountpoint_))
+        device_ = top->device;
     {
         std::lock_guard lock(notify_mu_);
         connected_ = true;
     }
     spdlog::info("mounted {} ({})", mountpoint_, options_.to_string());
-    return 0;
+    return {};
 }
 
 void Mount::start()

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -33,7 +34,8 @@ public:
     void listen(dev_t device);
     void unlisten(dev_t device);
     // Answers on a named abstract socket as well (the daemon's own "procfsd/ctl/NAME").
-    void listen_name(const std::string& name);
+    // Returns 0 or -errno (EADDRINUSE: another daemon has that name).
+    int listen_name(const std::string& name);
 
     static std::string socket_name(dev_t device);
 
@@ -53,8 +55,14 @@ private:
 
 // Client side: sends `command` to the daemon serving `mountpoint` (or, when `mountpoint` is
 // empty, to the daemon whose control socket is "procfsd/ctl/<name>"), prints the answer after
-// its status line; returns 0 when the daemon said "ok", 1 otherwise.
+// its status line. Returns the exit status: 0 when the daemon said "ok", 1 when it said why
+// not or cannot be reached, 2 when the caller may not ask (not root) or named no procfsd mount.
 int control_client(const std::string& mountpoint, const std::string& name, const std::string& command);
+
+// Sends one command to the abstract socket `socket` and returns the whole answer ("ok\n..." or
+// "error: ...\n"); nothing when no daemon answers there. `error` (if given) says why not.
+std::optional<std::string> control_request(const std::string& socket, const std::string& command,
+                                           int* error = nullptr);
 
 // A mountpoint left behind by a procfsd that was killed answers ENOTCONN: detach it, so that a
 // restart mounts again with no manual step. Touches only fuse.procfsd mounts.

@@ -27,8 +27,10 @@ public:
     Daemon& operator=(const Daemon&) = delete;
     ~Daemon();
 
-    // Mounts a new instance at `mountpoint`. Returns 0 or -errno (reason logged).
-    int add_mount(const std::string& mountpoint, const MountOptions& options);
+    // Mounts a new instance at `mountpoint` (over a live FUSE mount only if `over_existing`).
+    // The failure says why (also logged).
+    sys::Failure add_mount(const std::string& mountpoint, const MountOptions& options,
+                           bool over_existing = false);
     // Starts serving every mount added so far (after daemonizing: threads do not survive fork).
     void start();
     // Unmounts one instance; the others keep serving. Returns 0 or -ENOENT.
@@ -52,7 +54,8 @@ public:
     std::string reload();
 
     // Also answer on the daemon's own control socket "procfsd/ctl/NAME" (for `procfsd ctl`).
-    void listen_control(const std::string& name);
+    // Fails when another daemon has that name: two daemons must not share one.
+    sys::Failure listen_control(const std::string& name);
 
     // Readable when a mount ended by itself (unmounted from outside); then call
     // reap_ended_mounts() from the main thread.

@@ -41,10 +41,11 @@ public:
     Mount& operator=(const Mount&) = delete;
     ~Mount();
 
-    // Opens the source and mounts the session. Returns 0 or -errno (with a logged reason).
+    // Opens the source and mounts the session; the failure says why (also logged). Refuses a
+    // mountpoint on which a live FUSE mount is on top, unless `over_existing`.
     // With `io`, nothing is mounted: the session talks to that transport on `fd` instead of
     // the kernel (the fuzz targets drive request handlers this way).
-    int mount(const fuse_custom_io* io = nullptr, int fd = -1);
+    sys::Failure mount(const fuse_custom_io* io = nullptr, int fd = -1, bool over_existing = false);
     // The session, for a transport given to mount() to feed requests to.
     [[nodiscard]] fuse_session* session() noexcept { return session_; }
     // Starts the request loop on its own thread.
@@ -99,6 +100,9 @@ public:
 
 private:
     void release_all_nodes();
+    [[nodiscard]] sys::Failure check_mountpoint(bool over_existing) const;
+    // Logs and returns a failure to mount, with its reason.
+    [[nodiscard]] sys::Failure fail(int err, const std::string& why) const;
 
     std::string mountpoint_;
     MountOptions options_;

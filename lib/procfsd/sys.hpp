@@ -25,6 +25,15 @@ struct Result {
     [[nodiscard]] bool ok() const noexcept { return error == 0; }
 };
 
+// A failed operation for the log and for the person who asked: the errno, and one line that
+// names the path, the errno and the reason ("mount /srv/proc: ENOENT (no such directory)").
+struct Failure {
+    int error = 0; // a positive errno; 0 when nothing failed
+    std::string reason;
+
+    explicit operator bool() const noexcept { return error != 0; }
+};
+
 int fstatat(int dirfd, const char* path, struct stat* st, int flags) noexcept;
 Result<UniqueFd> openat(int dirfd, const char* path, int flags, mode_t mode = 0) noexcept;
 // Reads a symlink's text whole, whatever its length.

@@ -137,7 +137,7 @@ struct Harness {
             nullptr,
         };
         self = this;
-        if (mount->mount(&io, 0) != 0)
+        if (mount->mount(&io, 0))
             std::abort();
         wire::init_in init{};
         init.major = 7;

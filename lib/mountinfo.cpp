@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "procfsd/mountinfo.hpp"
+
+#include <sys/sysmacros.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace procfsd {
+
+namespace {
+
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string unescape(const std::string& s)
+{
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\\' && i + 3 < s.size()) {
+            int v = 0;
+            bool octal = true;
+            for (size_t j = 1; j <= 3; ++j) {
+                if (i + j >= s.size() || s[i + j] < '0' || s[i + j] > '7') {
+                    octal = false;
+                    break;
+                }
+                v = v * 8 + (s[i + j] - '0');
+            }
+            if (octal) {
+                out += static_cast<char>(v);
+                i += 3;
+                continue;
+            }
+        }
+        out += s[i];
+    }
+    return out;
+}
+
+} // namespace
+
+std::optional<MountInfo> top_mount_at(const std::string& path)
+{
+    std::ifstream info("/proc/self/mountinfo");
+    std::string line;
+    std::optional<MountInfo> found;
+    while (std::getline(info, line)) {
+        // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER
+        std::istringstream in(line);
+        std::string id, parent, dev, root, point;
+        if (!(in >> id >> parent >> dev >> root >> point) || unescape(point) != path)
+            continue;
+        auto dash = line.find(" - ");
+        if (dash == std::string::npos)
+            continue;
+        MountInfo m;
+        m.point = path;
+        unsigned maj = 0, min = 0;
+        if (std::sscanf(dev.c_str(), "%u:%u", &maj, &min) == 2)
+            m.device = makedev(maj, min);
+        std::istringstream(line.substr(dash + 3)) >> m.fstype;
+        found = m; // later lines are mounted on top of earlier ones
+    }
+    return found;
+}
+
+} // namespace procfsd
