@@ -208,13 +208,15 @@ int control_client(const std::string& mountpoint, const std::string& name, const
 {
     std::string socket;
     if (!mountpoint.empty()) {
+        // Found in mountinfo, not by a stat(): asking for counters must not add a request to
+        // the counters it asks for.
+        auto top = top_mount_at(absolute_path(mountpoint));
         struct stat st{};
-        if (::stat(mountpoint.c_str(), &st) != 0) {
+        if (!top && ::stat(mountpoint.c_str(), &st) != 0) {
             std::fprintf(stderr, "procfsd: %s: %s\n", mountpoint.c_str(),
                          std::string(sys::errno_name(errno)).c_str());
             return 1;
         }
-        auto top = top_mount_at(absolute_path(mountpoint));
         if (!top || top->fstype != "fuse.procfsd") {
             std::fprintf(stderr, "procfsd: %s is not a procfsd mount%s\n", mountpoint.c_str(),
                          top ? (" (it is " + top->fstype + ")").c_str() : "");

@@ -47,17 +47,6 @@ DaemonFds daemon_fds(pid_t daemon)
     return out;
 }
 
-std::map<std::string, long long> counters(const TestMount& m)
-{
-    std::map<std::string, long long> out;
-    std::istringstream in(run_command(procfsd_binary() + " stats " + m.path()));
-    std::string key;
-    long long value = 0;
-    while (in >> key >> value)
-        out[key] = value;
-    return out;
-}
-
 // The `pidfds` counter equals the pidfds in the daemon's fd table. A FORGET may close one
 // between the two readings, so a reading counts only when the counter did not move around it.
 bool pidfd_counter_is_true(const TestMount& m, std::string& why)
@@ -105,7 +94,7 @@ TEST_CASE("files open across their process's reap leave no pidfd behind, on two 
     // Settle what the daemon holds for the test's own processes, then take the baseline.
     REQUIRE(read_file(m.path("self/status")));
     REQUIRE(read_file(m.mount_path(1, "self/status")));
-    auto base = counters(m);
+    auto base = m.counters();
     DaemonFds base_fds = daemon_fds(m.daemon_pid());
     REQUIRE(base_fds.all > 0);
 
@@ -148,7 +137,7 @@ TEST_CASE("files open across their process's reap leave no pidfd behind, on two 
     // Without drop_caches: what the kernel still caches of the dead holds no descriptor.
     auto fds_now = [&] { return daemon_fds(m.daemon_pid()); };
     CHECK(wait_until([&] { return fds_now().all <= base_fds.all; }, 5s));
-    auto end = counters(m);
+    auto end = m.counters();
     DaemonFds end_fds = fds_now();
     INFO("fds " << base_fds.all << " -> " << end_fds.all << ", pidfds held " << base_fds.pidfds << " -> "
                 << end_fds.pidfds << ", counter " << base["pidfds"] << " -> " << end["pidfds"]

@@ -157,19 +157,26 @@ std::string TestMount::ctl(const std::string& args, int* status) const
     return run_command(procfsd_binary() + " --control " + control_ + " ctl " + args + " 2>&1", status);
 }
 
-long long TestMount::counter(const std::string& name) const
+std::map<std::string, long long> TestMount::counters() const
 {
-    std::string out = run_command(procfsd_binary() + " stats " + mounts_[0]);
-    std::istringstream in(out);
+    std::map<std::string, long long> out;
+    std::istringstream in(run_command(procfsd_binary() + " stats " + mounts_[0]));
     std::string line;
     while (std::getline(in, line)) {
         std::istringstream fields(line);
         std::string key;
         long long value = 0;
-        if (fields >> key >> value && key == name)
-            return value;
+        if (fields >> key >> value)
+            out.emplace(key, value);
     }
-    return -1;
+    return out;
+}
+
+long long TestMount::counter(const std::string& name) const
+{
+    auto all = counters();
+    auto it = all.find(name);
+    return it == all.end() ? -1 : it->second;
 }
 
 Child& Child::operator=(Child&& other) noexcept

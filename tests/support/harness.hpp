@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,8 @@ public:
     [[nodiscard]] pid_t daemon_pid() const noexcept { return daemon_; }
     // A counter from `procfsd stats` (e.g. "requests_lookup"); -1 if absent.
     [[nodiscard]] long long counter(const std::string& name) const;
+    // Every counter of one `procfsd stats`, read at one moment.
+    [[nodiscard]] std::map<std::string, long long> counters() const;
     // Runs `procfsd ctl ARGS` against this daemon; returns its output, exit status in *status.
     std::string ctl(const std::string& args, int* status = nullptr) const;
     [[nodiscard]] const std::string& dir() const noexcept { return dir_; }
