@@ -42,7 +42,7 @@ namespace {
 
 using procfsd::MountOptions;
 
-constexpr const char* default_config = "/etc/procfsd/procfsd.conf";
+constexpr const char* default_config = PROCFSD_CONFIG;
 
 void notify_systemd([[maybe_unused]] const char* state)
 {
@@ -182,9 +182,12 @@ int main(int argc, char** argv)
     std::string log_level = "info";
     app.add_option("args", positional, "[SOURCE] MOUNTPOINT (SOURCE as mount.fuse3 passes it)")
         ->expected(0, 2);
-    app.add_option("-o,--options", option_lists,
-                   "mount options: source=PATH, ro, entry_timeout=S, attr_timeout=S, ...")
+    app.add_option("-o,--options", option_lists, "mount options for MOUNTPOINT (below)")
         ->allow_extra_args(false);
+    app.footer("Mount options (-o, --mount DIR:OPTS, fstab, the config file, ctl mount -o):\n" +
+               procfsd::mount_options_help() +
+               "\nExit status: 0 ok, 1 a failure at run time, 2 a usage, option or config error.\n"
+               "See procfsd(8) and procfsd.conf(5).");
     app.add_option("--mount", extra_mounts, "another mount, DIR[:OPTS]; may be repeated")
         ->allow_extra_args(false);
     app.add_flag("-f,--foreground", foreground, "stay in the foreground, log to stderr");

@@ -15,11 +15,15 @@ namespace {
 
 using Error = std::optional<std::string>;
 
+// One mount option: its name, what its value is ("" when it takes none), what it does (for
+// --help and the man page), and how it applies.
 struct OptionSpec {
     std::string_view name;
-    bool takes_value;
+    std::string_view value;
     std::string_view help;
     Error (*apply)(MountOptions&, std::string_view value);
+
+    [[nodiscard]] bool takes_value() const noexcept { return !value.empty(); }
 };
 
 Error parse_seconds(std::string_view value, double& out)
@@ -73,37 +77,38 @@ Error parse_gid(MountOptions& o, std::string_view v)
 }
 
 constexpr std::array<OptionSpec, 9> option_table{{
-    {"source", true, "procfs to serve (default /proc)",
+    {"source", "PATH", "the procfs the content comes from (default /proc)",
      [](MountOptions& o, std::string_view v) -> Error {
          if (v.empty() || v.front() != '/')
              return fmt::format("'{}' is not an absolute path", v);
          o.source = std::string(v);
          return std::nullopt;
      }},
-    {"ro", false, "refuse every write with EROFS",
+    {"ro", "", "refuse every write with EROFS",
      [](MountOptions& o, std::string_view) -> Error {
          o.read_only = true;
          return std::nullopt;
      }},
-    {"rw", false, "pass writes to writable files (default)",
+    {"rw", "", "pass writes to writable files (default)",
      [](MountOptions& o, std::string_view) -> Error {
          o.read_only = false;
          return std::nullopt;
      }},
-    {"entry_timeout", true, "seconds the kernel may cache pid directory entries",
+    {"entry_timeout", "S", "seconds the kernel may cache pid directory entries (default 3600)",
      [](MountOptions& o, std::string_view v) { return parse_seconds(v, o.entry_timeout); }},
-    {"attr_timeout", true, "seconds the kernel may cache attributes",
+    {"attr_timeout", "S", "seconds the kernel may cache attributes (default 1)",
      [](MountOptions& o, std::string_view v) { return parse_seconds(v, o.attr_timeout); }},
-    {"hidepid", true, "off|noaccess|invisible|ptraceable, as procfs", parse_hidepid},
-    {"gid", true, "group exempt from hidepid (number or name), as procfs", parse_gid},
-    {"subset", true, "pid: serve only pid directories, self and thread-self",
+    {"hidepid", "off|noaccess|invisible|ptraceable",
+     "whose pid directories each caller sees (0|1|2|4 too), as procfs", parse_hidepid},
+    {"gid", "GID", "a group (number or name) exempt from hidepid=, as procfs", parse_gid},
+    {"subset", "pid", "serve only pid directories, self and thread-self, as procfs",
      [](MountOptions& o, std::string_view v) -> Error {
          if (v != "pid")
              return fmt::format("unsupported subset '{}' (only 'pid')", v);
          o.subset_pid = true;
          return std::nullopt;
      }},
-    {"allow_other", false, "accepted for fstab compatibility; always on when run as root",
+    {"allow_other", "", "accepted for fstab; always on",
      [](MountOptions&, std::string_view) -> Error { return std::nullopt; }},
 }};
 
@@ -165,9 +170,9 @@ std::variant<MountOptions, std::string> parse_mount_options(std::string_view tex
                 spec = &s;
         if (!spec)
             return fmt::format("option '{}': unknown option", item);
-        if (spec->takes_value != value.has_value())
+        if (spec->takes_value() != value.has_value())
             return fmt::format("option '{}': {}", item,
-                               spec->takes_value ? "needs a value (key=value)" : "takes no value");
+                               spec->takes_value() ? "needs a value (key=value)" : "takes no value");
         // The same key twice is fine when it says the same thing; a contradiction is refused.
         std::string canonical_key = (key == "ro" || key == "rw") ? "ro/rw" : std::string(key);
         auto prev = seen.find(canonical_key);
@@ -178,6 +183,39 @@ std::variant<MountOptions, std::string> parse_mount_options(std::string_view tex
             return fmt::format("option '{}': {}", item, *err);
     }
     return opts;
+}
+
+std::string mount_options_help()
+{
+    std::string out;
+    // The name on its own line when it is longer than the column, as man(1) lays out a tagged
+    // paragraph.
+    auto row = [&](const std::string& left, std::string_view help) {
+        if (left.size() <= 26)
+            out += fmt::format("  {:<27} {}\n", left, help);
+        else
+            out += fmt::format("  {}\n  {:<27} {}\n", left, "", help);
+    };
+    for (auto& spec : option_table)
+        row(std::string(spec.name) + (spec.takes_value() ? "=" + std::string(spec.value) : ""),
+            spec.help);
+    std::string flags;
+    for (auto name : vfs_flag_names)
+        flags += (flags.empty() ? "" : ",") + std::string(name);
+    row(flags, "generic mount flags for the kernel; nosuid, nodev, noexec are always on");
+    std::string ignored;
+    for (auto name : ignored_names)
+        ignored += (ignored.empty() ? "" : ",") + std::string(name);
+    row(ignored, "fstab options, accepted and ignored");
+    return out;
+}
+
+std::vector<std::string> mount_option_names()
+{
+    std::vector<std::string> out;
+    for (auto& spec : option_table)
+        out.emplace_back(spec.name);
+    return out;
 }
 
 std::string MountOptions::to_string(bool with_vfs_flags) const

@@ -42,6 +42,12 @@ struct MountOptions {
 std::variant<MountOptions, std::string> parse_mount_options(std::string_view text,
                                                             MountOptions base = {});
 
+// Every mount option with its value and what it does, one per line, from the table that parses
+// them (for --help and the man page's test).
+std::string mount_options_help();
+// The names of the options that table knows.
+std::vector<std::string> mount_option_names();
+
 // The hidepid level's kernel name ("invisible").
 std::string_view hidepid_name(Hidepid level) noexcept;
 
