@@ -211,8 +211,11 @@ int main(int argc, char** argv)
                    "check a config file (syntax, keys, values, mount options) and exit: 0 or 2");
 
     std::string stats_mountpoint;
+    std::string stats_format = "text";
     auto* stats = app.add_subcommand("stats", "print the counters of the daemon serving MOUNTPOINT");
     stats->add_option("mountpoint", stats_mountpoint)->required();
+    stats->add_option("--format", stats_format, "text (default) or openmetrics")
+        ->check(CLI::IsMember({"text", "openmetrics"}));
 
     auto* ctl = app.add_subcommand("ctl", "control a running daemon: list, mount, umount");
     ctl->require_subcommand(1);
@@ -253,7 +256,8 @@ int main(int argc, char** argv)
     }
 
     if (*stats)
-        return procfsd::control_client(stats_mountpoint, control_name, "stats");
+        return procfsd::control_client(stats_mountpoint, control_name,
+                                       stats_format == "openmetrics" ? "stats\topenmetrics" : "stats");
     if (*ctl) {
         using procfsd::absolute_path;
         std::string command = *ctl_list     ? "list"

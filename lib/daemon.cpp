@@ -237,7 +237,7 @@ std::string Daemon::handle_command(const std::string& line)
     std::string verb = line.substr(0, tab);
     std::string rest = tab == std::string::npos ? "" : line.substr(tab + 1);
     if (verb == "stats")
-        return "ok\n" + report();
+        return "ok\n" + (rest == "openmetrics" ? render_openmetrics(metrics()) : report());
     if (verb == "list")
         return "ok\n" + list() + report();
     if (verb == "mount") {
@@ -265,32 +265,38 @@ std::string Daemon::handle_command(const std::string& line)
     return fmt::format("error: unknown command '{}'\n", verb);
 }
 
-std::string Daemon::report() const
+DaemonMetrics Daemon::metrics() const
 {
-    std::string out;
+    DaemonMetrics m;
     {
         std::lock_guard lock(mu_);
-        for (auto& [path, mount] : mounts_)
-            out += fmt::format("mount {} {} nodes={}\n", path, mount->options().to_string(),
-                               const_cast<Mount&>(*mount).nodes().size());
+        for (auto& [path, mount] : mounts_) {
+            MountMetrics mm{path, mount->options().to_string(), mount->nodes().size(), {}};
+            for (size_t i = 0; i < mm.requests.size(); ++i)
+                mm.requests[i] = mount->requests(static_cast<Op>(i));
+            m.mounts.push_back(std::move(mm));
+        }
     }
     auto counts = registry_.counts();
-    out += fmt::format("daemon_pid {}\n", ::getpid());
-    out += fmt::format("tracked_processes {}\nlisted_inodes {}\npidfds {}\npidfds_watched {}\n",
-                       counts.tasks, counts.entries, stats_.pidfds_held.load(),
-                       stats_.pidfds_watched.load());
-    out += fmt::format("exits_seen {}\nreaps_seen {}\n", stats_.exits_seen.load(),
-                       stats_.reaps_seen.load());
-    out += fmt::format("invalidations_sent {}\ninvalidations_enoent {}\ninvalidations_failed {}\n",
-                       stats_.invalidations_sent.load(), stats_.invalidations_enoent.load(),
-                       stats_.invalidations_failed.load());
-    out += fmt::format("open_files {}\n", handles_.held());
-    for (size_t i = 0; i < stats_.requests.size(); ++i)
-        out += fmt::format("requests_{} {}\n", op_name(static_cast<Op>(i)), stats_.requests[i].load());
-    for (size_t i = 0; i < stats_.reap_latency_us.size(); ++i)
-        if (auto n = stats_.reap_latency_us[i].load())
-            out += fmt::format("reap_latency_us_lt_{} {}\n", 1ull << i, n);
-    return out;
+    m.daemon_pid = ::getpid();
+    m.tracked_processes = counts.tasks;
+    m.listed_inodes = counts.entries;
+    m.pidfds = stats_.pidfds_held.load();
+    m.pidfds_watched = stats_.pidfds_watched.load();
+    m.exits_seen = stats_.exits_seen.load();
+    m.reaps_seen = stats_.reaps_seen.load();
+    m.invalidations_sent = stats_.invalidations_sent.load();
+    m.invalidations_enoent = stats_.invalidations_enoent.load();
+    m.invalidations_failed = stats_.invalidations_failed.load();
+    m.open_files = handles_.held();
+    for (size_t i = 0; i < m.requests.size(); ++i)
+        m.requests[i] = stats_.requests[i].load();
+    for (size_t i = 0; i < m.reap_latency.size(); ++i)
+        m.reap_latency[i] = stats_.reap_latency_us[i].load();
+    m.reap_latency_sum_us = stats_.reap_latency_sum_us.load();
+    return m;
 }
+
+std::string Daemon::report() const { return render_text(metrics()); }
 
 } // namespace procfsd

@@ -20,6 +20,7 @@ void Stats::record_reap_latency(std::chrono::steady_clock::duration d) noexcept
     if (bucket >= reap_latency_us.size())
         bucket = reap_latency_us.size() - 1;
     reap_latency_us[bucket].fetch_add(1, std::memory_order_relaxed);
+    reap_latency_sum_us.fetch_add(us, std::memory_order_relaxed);
 }
 
 } // namespace procfsd

@@ -24,7 +24,7 @@ struct Request {
               return Caller(ctx->uid, ctx->gid, ctx->pid);
           }())
     {
-        mount.stats().count(op);
+        mount.count(op);
     }
 
     [[nodiscard]] std::shared_ptr<Node> node(fuse_ino_t ino) const { return mount.nodes().get(ino); }

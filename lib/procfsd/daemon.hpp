@@ -9,6 +9,7 @@
 #include "procfsd/config_file.hpp"
 #include "procfsd/control_server.hpp"
 #include "procfsd/exit_watcher.hpp"
+#include "procfsd/metrics.hpp"
 #include "procfsd/handle_quota.hpp"
 #include "procfsd/poll_watcher.hpp"
 #include "procfsd/mount.hpp"
@@ -38,6 +39,8 @@ public:
     // Unmounts everything.
     void stop();
 
+    // Every counter, read at one moment.
+    [[nodiscard]] DaemonMetrics metrics() const;
     // A human-readable report of mounts and counters (for `procfsd stats` and SIGUSR1).
     [[nodiscard]] std::string report() const;
     // One line per mount: "MOUNTPOINT OPTIONS".

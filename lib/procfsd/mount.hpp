@@ -4,6 +4,7 @@
 #include <fuse_lowlevel.h>
 #include <sys/types.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -75,6 +76,16 @@ public:
     [[nodiscard]] NodeTable& nodes() noexcept { return nodes_; }
     [[nodiscard]] ProcessRegistry& registry() noexcept { return shared_.registry; }
     [[nodiscard]] Stats& stats() noexcept { return shared_.stats; }
+    // Counts a request on this mount and in the daemon's totals.
+    void count(Op op) noexcept
+    {
+        shared_.stats.count(op);
+        requests_[static_cast<size_t>(op)].fetch_add(1, std::memory_order_relaxed);
+    }
+    [[nodiscard]] uint64_t requests(Op op) const noexcept
+    {
+        return requests_[static_cast<size_t>(op)].load(std::memory_order_relaxed);
+    }
     [[nodiscard]] bool reap_reported() const noexcept { return shared_.reap_reported; }
     [[nodiscard]] dev_t device() const noexcept { return device_; }
     // True once the request loop ended by itself (unmounted from outside).
@@ -123,6 +134,7 @@ private:
     std::unordered_map<uint64_t, Handle> handles_;
     uint64_t next_handle_ = 1;
     std::atomic<bool> ended_{false};
+    std::array<std::atomic<uint64_t>, static_cast<size_t>(Op::count_)> requests_{};
     std::mutex notify_mu_; // guards connected_ against notifications racing with stop()
     bool connected_ = false;
 };

@@ -28,6 +28,7 @@ struct Stats {
     std::atomic<uint64_t> invalidations_failed{0};
     // Reap-to-invalidation latency, log2 buckets of microseconds: [0] < 1 µs, [i] < 2^i µs.
     std::array<std::atomic<uint64_t>, 24> reap_latency_us{};
+    std::atomic<uint64_t> reap_latency_sum_us{0};
 
     void count(Op op) noexcept { requests[static_cast<size_t>(op)].fetch_add(1, std::memory_order_relaxed); }
     void record_reap_latency(std::chrono::steady_clock::duration d) noexcept;

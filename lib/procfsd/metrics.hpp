@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "procfsd/stats.hpp"
+
+namespace procfsd {
+
+using RequestCounts = std::array<uint64_t, static_cast<size_t>(Op::count_)>;
+
+// One mount's part of the daemon's counters.
+struct MountMetrics {
+    std::string mountpoint;
+    std::string options;
+    size_t nodes = 0;
+    RequestCounts requests{};
+};
+
+// Everything `procfsd stats` reports, read at one moment.
+struct DaemonMetrics {
+    pid_t daemon_pid = 0;
+    size_t tracked_processes = 0;
+    size_t listed_inodes = 0;
+    int64_t pidfds = 0;
+    int64_t pidfds_watched = 0;
+    uint64_t exits_seen = 0;
+    uint64_t reaps_seen = 0;
+    uint64_t invalidations_sent = 0;
+    uint64_t invalidations_enoent = 0;
+    uint64_t invalidations_failed = 0;
+    size_t open_files = 0;
+    RequestCounts requests{};
+    std::array<uint64_t, std::tuple_size_v<decltype(Stats::reap_latency_us)>> reap_latency{};
+    uint64_t reap_latency_sum_us = 0;
+    std::vector<MountMetrics> mounts;
+};
+
+// The counters as `key value` lines (`procfsd stats`, SIGUSR1).
+std::string render_text(const DaemonMetrics& m);
+// The counters in the OpenMetrics text format: gauges and counters with # TYPE, # HELP and
+// # UNIT, requests per mount labelled with its mountpoint, the reap latency as a histogram of
+// cumulative buckets, and # EOF.
+std::string render_openmetrics(const DaemonMetrics& m);
+
+} // namespace procfsd
