@@ -136,8 +136,9 @@ void capture_daemon_credentials()
 {
     int n = ::getgroups(0, nullptr);
     daemon_creds.groups.resize(static_cast<size_t>(std::max(n, 0)));
-    if (n > 0)
-        ::getgroups(n, daemon_creds.groups.data());
+    if (n > 0 && (n = ::getgroups(n, daemon_creds.groups.data())) < 0)
+        spdlog::warn("getgroups: {}", sys::errno_name(errno));
+    daemon_creds.groups.resize(static_cast<size_t>(std::max(n, 0)));
     daemon_creds.fsgid = static_cast<gid_t>(::syscall(SYS_setfsgid, static_cast<gid_t>(-1)));
     daemon_creds.egid = ::getegid();
     if (capget_self(daemon_creds.caps) != 0)

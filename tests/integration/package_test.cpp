@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The Debian package (scripts/dev deb) holds what it must, and its binary serves a mount. It is
+// unpacked into a scratch directory, never installed: an old packaged binary on the machine
+// would shadow the one under test.
+#include <catch2/catch_test_macros.hpp>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "harness.hpp"
+
+using namespace procfsd::test;
+
+TEST_CASE("the Debian package unpacks to a daemon that serves a mount", "[package]")
+{
+    const char* dir = std::getenv("PROCFSD_DEB_DIR");
+    if (!dir) {
+        // `meson test` by hand: scripts/dev test builds the package and sets the directory.
+        SUCCEED("no package to test (scripts/dev deb builds one; scripts/dev test always does)");
+        return;
+    }
+    std::string deb = run_command("ls " + std::string(dir) + "/procfsd_*.deb 2>/dev/null | head -1");
+    while (!deb.empty() && deb.back() == '\n')
+        deb.pop_back();
+    REQUIRE_FALSE(deb.empty());
+
+    char tmpl[] = "/tmp/procfsd-test-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl));
+    std::string root = tmpl;
+    ::chmod(root.c_str(), 0755);
+    int status = -1;
+    run_command("dpkg-deb -x " + deb + " " + root + "/pkg", &status);
+    REQUIRE(status == 0);
+    for (const char* f : {"/usr/sbin/procfsd", "/lib/systemd/system/procfsd.service",
+                          "/usr/share/man/man8/procfsd.8.gz", "/usr/share/man/man5/procfsd.conf.5.gz",
+                          "/etc/procfsd/procfsd.conf.example"}) {
+        INFO(f);
+        CHECK(lstat_errno(root + "/pkg" + f) == 0);
+    }
+    // The packaged unit names the packaged binary and config.
+    auto unit = read_file(root + "/pkg/lib/systemd/system/procfsd.service");
+    REQUIRE(unit);
+    CHECK(unit->find("ExecStart=/usr/sbin/procfsd ") != std::string::npos);
+    CHECK(unit->find("--config /etc/procfsd/procfsd.conf") != std::string::npos);
+
+    std::string mnt = root + "/m";
+    ::mkdir(mnt.c_str(), 0755);
+    pid_t daemon = ::fork();
+    if (daemon == 0) {
+        std::string bin = root + "/pkg/usr/sbin/procfsd";
+        ::execl(bin.c_str(), "procfsd", "-f", "--control", "test-package", "--log-level", "warn",
+                mnt.c_str(), nullptr);
+        ::_exit(127);
+    }
+    Child guard(daemon);
+    CHECK(wait_until([&] { return read_file(mnt + "/self/status").has_value(); }, 10s));
+    auto version = run_command(root + "/pkg/usr/sbin/procfsd --version");
+    CHECK(version.find("procfsd ") == 0);
+    CHECK(run_command(root + "/pkg/usr/sbin/procfsd stats " + mnt).find("daemon_pid " + std::to_string(daemon)) !=
+          std::string::npos);
+    ::kill(daemon, SIGTERM);
+    guard.reap();
+    if (is_mounted(mnt))
+        ::umount2(mnt.c_str(), MNT_DETACH);
+    run_command("rm -rf " + root);
+}
