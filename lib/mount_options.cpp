@@ -16,12 +16,14 @@ namespace {
 using Error = std::optional<std::string>;
 
 // One mount option: its name, what its value is ("" when it takes none), what it does (for
-// --help and the man page), and how it applies.
+// --help and the man page), how it applies, and how a mount's options show it ("" when they
+// hold its default).
 struct OptionSpec {
     std::string_view name;
     std::string_view value;
     std::string_view help;
     Error (*apply)(MountOptions&, std::string_view value);
+    std::string (*show)(const MountOptions&);
 
     [[nodiscard]] bool takes_value() const noexcept { return !value.empty(); }
 };
@@ -76,40 +78,60 @@ Error parse_gid(MountOptions& o, std::string_view v)
     return std::nullopt;
 }
 
+// In the order `mount` output and `ctl list` print them.
 constexpr std::array<OptionSpec, 9> option_table{{
+    {"ro", "", "refuse every write with EROFS",
+     [](MountOptions& o, std::string_view) -> Error {
+         o.read_only = true;
+         return std::nullopt;
+     },
+     [](const MountOptions& o) { return std::string(o.read_only ? "ro" : ""); }},
+    {"rw", "", "pass writes to writable files (default)",
+     [](MountOptions& o, std::string_view) -> Error {
+         o.read_only = false;
+         return std::nullopt;
+     },
+     [](const MountOptions& o) { return std::string(o.read_only ? "" : "rw"); }},
     {"source", "PATH", "the procfs the content comes from (default /proc)",
      [](MountOptions& o, std::string_view v) -> Error {
          if (v.empty() || v.front() != '/')
              return fmt::format("'{}' is not an absolute path", v);
          o.source = std::string(v);
          return std::nullopt;
-     }},
-    {"ro", "", "refuse every write with EROFS",
-     [](MountOptions& o, std::string_view) -> Error {
-         o.read_only = true;
-         return std::nullopt;
-     }},
-    {"rw", "", "pass writes to writable files (default)",
-     [](MountOptions& o, std::string_view) -> Error {
-         o.read_only = false;
-         return std::nullopt;
-     }},
-    {"entry_timeout", "S", "seconds the kernel may cache pid directory entries (default 3600)",
-     [](MountOptions& o, std::string_view v) { return parse_seconds(v, o.entry_timeout); }},
-    {"attr_timeout", "S", "seconds the kernel may cache attributes (default 1)",
-     [](MountOptions& o, std::string_view v) { return parse_seconds(v, o.attr_timeout); }},
+     },
+     [](const MountOptions& o) { return o.source == MountOptions{}.source ? "" : "source=" + o.source; }},
     {"hidepid", "off|noaccess|invisible|ptraceable",
-     "whose pid directories each caller sees (0|1|2|4 too), as procfs", parse_hidepid},
-    {"gid", "GID", "a group (number or name) exempt from hidepid=, as procfs", parse_gid},
+     "whose pid directories each caller sees (0|1|2|4 too), as procfs", parse_hidepid,
+     [](const MountOptions& o) {
+         return o.hidepid == Hidepid::off ? "" : fmt::format("hidepid={}", hidepid_name(o.hidepid));
+     }},
+    {"gid", "GID", "a group (number or name) exempt from hidepid=, as procfs", parse_gid,
+     [](const MountOptions& o) { return o.gid ? fmt::format("gid={}", *o.gid) : ""; }},
     {"subset", "pid", "serve only pid directories, self and thread-self, as procfs",
      [](MountOptions& o, std::string_view v) -> Error {
          if (v != "pid")
              return fmt::format("unsupported subset '{}' (only 'pid')", v);
          o.subset_pid = true;
          return std::nullopt;
+     },
+     [](const MountOptions& o) { return std::string(o.subset_pid ? "subset=pid" : ""); }},
+    {"entry_timeout", "S", "seconds the kernel may cache pid directory entries (default 3600)",
+     [](MountOptions& o, std::string_view v) { return parse_seconds(v, o.entry_timeout); },
+     [](const MountOptions& o) {
+         return o.entry_timeout == MountOptions{}.entry_timeout
+                    ? ""
+                    : fmt::format("entry_timeout={:g}", o.entry_timeout);
+     }},
+    {"attr_timeout", "S", "seconds the kernel may cache attributes (default 1)",
+     [](MountOptions& o, std::string_view v) { return parse_seconds(v, o.attr_timeout); },
+     [](const MountOptions& o) {
+         return o.attr_timeout == MountOptions{}.attr_timeout
+                    ? ""
+                    : fmt::format("attr_timeout={:g}", o.attr_timeout);
      }},
     {"allow_other", "", "accepted for fstab; always on",
-     [](MountOptions&, std::string_view) -> Error { return std::nullopt; }},
+     [](MountOptions&, std::string_view) -> Error { return std::nullopt; },
+     [](const MountOptions&) { return std::string(); }},
 }};
 
 // Generic flags of any mount, passed to the kernel. Options that mount(8) and mount.fuse3 consume
@@ -220,20 +242,10 @@ std::vector<std::string> mount_option_names()
 
 std::string MountOptions::to_string(bool with_vfs_flags) const
 {
-    MountOptions defaults;
-    std::string out = read_only ? "ro" : "rw";
-    if (source != defaults.source)
-        out += ",source=" + source;
-    if (hidepid != Hidepid::off)
-        out += fmt::format(",hidepid={}", hidepid_name(hidepid));
-    if (gid)
-        out += fmt::format(",gid={}", *gid);
-    if (subset_pid)
-        out += ",subset=pid";
-    if (entry_timeout != defaults.entry_timeout)
-        out += fmt::format(",entry_timeout={:g}", entry_timeout);
-    if (attr_timeout != defaults.attr_timeout)
-        out += fmt::format(",attr_timeout={:g}", attr_timeout);
+    std::string out;
+    for (auto& spec : option_table)
+        if (std::string shown = spec.show(*this); !shown.empty())
+            out += (out.empty() ? "" : ",") + shown;
     if (with_vfs_flags)
         for (auto& f : vfs_flags)
             out += "," + f;

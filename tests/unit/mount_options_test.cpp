@@ -65,3 +65,36 @@ TEST_CASE("malformed options are refused with the option named", "[unit][options
     // The same thing said twice is not a conflict.
     CHECK(parse_ok("ro,ro").read_only);
 }
+
+TEST_CASE("what the option table prints, it parses back to the same options", "[unit][options]")
+{
+    for (const char* text : {"", "ro", "source=/proc,hidepid=invisible,gid=4,subset=pid",
+                             "hidepid=ptraceable,entry_timeout=2.5,attr_timeout=0", "gid=0,ro"}) {
+        auto o = parse_ok(text);
+        std::string shown = o.to_string();
+        INFO(text << " -> " << shown);
+        auto again = parse_ok(shown);
+        CHECK(again.to_string() == shown);
+        CHECK(again.read_only == o.read_only);
+        CHECK(again.hidepid == o.hidepid);
+        CHECK(again.gid == o.gid);
+        CHECK(again.subset_pid == o.subset_pid);
+        CHECK(again.entry_timeout == o.entry_timeout);
+        CHECK(again.attr_timeout == o.attr_timeout);
+    }
+}
+
+TEST_CASE("--help lists every option the table parses", "[unit][options]")
+{
+    std::string help = mount_options_help();
+    for (auto& name : mount_option_names()) {
+        INFO(name);
+        CHECK(help.find("  " + name) != std::string::npos);
+        // And the parser knows each: it may refuse a value, never the name.
+        for (auto text : {name, name + "=x"}) {
+            auto r = parse_mount_options(text);
+            auto* err = std::get_if<std::string>(&r);
+            CHECK((!err || err->find("unknown option") == std::string::npos));
+        }
+    }
+}
