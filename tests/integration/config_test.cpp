@@ -58,13 +58,6 @@ std::string slurp(const std::string& path)
     return s.str();
 }
 
-std::string replace_all(std::string s, const std::string& from, const std::string& to)
-{
-    for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
-        s.replace(pos, from.size(), to);
-    return s;
-}
-
 // A daemon serving a config file, logging to `log`; stopped by pid at the end.
 struct ConfigDaemon {
     Child child;

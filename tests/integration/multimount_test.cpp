@@ -132,14 +132,19 @@ TEST_CASE("the fstab form mounts through mount.fuse3 and umount ends the daemon"
         if (!target || *target != procfsd_binary())
             SKIP("a procfsd is installed in /usr/local/sbin: not replacing it");
     }
+    // The README's fstab line, on the test's directory.
+    auto lines = readme_block("### fstab");
+    REQUIRE(lines.size() == 1);
+    REQUIRE(lines[0].find(" /srv/proc ") != std::string::npos);
     std::string fstab = tmp.path + "/fstab";
-    std::ofstream(fstab) << "procfsd " << dir << " fuse.procfsd hidepid=invisible,entry_timeout=60 0 0\n";
+    std::ofstream(fstab) << replace_all(lines[0], " /srv/proc ", " " + dir + " ") << "\n";
     int status = -1;
     std::string out = run_command("mount -T " + fstab + " " + dir + " 2>&1", &status);
     INFO(out);
     REQUIRE(status == 0);
     REQUIRE(is_mounted(dir));
-    CHECK(mount_source(dir) == "procfsd:rw,hidepid=invisible,entry_timeout=60 fuse.procfsd");
+    CHECK(mount_source(dir) == "procfsd:rw,hidepid=invisible,gid=4 fuse.procfsd"); // adm is 4
+    CHECK(run_command("grep ' " + dir + " ' /proc/self/mountinfo").find("nosuid,nodev,noexec") != std::string::npos);
     CHECK(read_file(dir + "/self/status").has_value());
     auto stats = run_command(procfsd_binary() + " stats " + dir);
     auto pos = stats.find("daemon_pid ");

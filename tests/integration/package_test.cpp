@@ -41,6 +41,12 @@ TEST_CASE("the Debian package unpacks to a daemon that serves a mount", "[packag
         INFO(f);
         CHECK(lstat_errno(root + "/pkg" + f) == 0);
     }
+    // The README's systemd steps name what the package installs: the example it copies and the
+    // unit it enables (systemctl itself needs a systemd this machine does not run).
+    auto steps = readme_block("### systemd");
+    REQUIRE(steps.size() == 2);
+    CHECK(steps[0] == "cp /etc/procfsd/procfsd.conf.example /etc/procfsd/procfsd.conf");
+    CHECK(steps[1] == "systemctl enable --now procfsd");
     // The packaged unit names the packaged binary and config.
     auto unit = read_file(root + "/pkg/lib/systemd/system/procfsd.service");
     REQUIRE(unit);

@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The README's recipes run as written there, with the test's own mount for the example's: a
-// sandbox made with unshare and one made with bubblewrap get the procfsd mount as /proc.
+// The README's examples run as written there, with the test's own directories for the
+// example's: the Quick start's commands to try, the config file, and a sandbox made with unshare
+// and one made with bubblewrap, which get the procfsd mount as /proc. (fstab: multimount_test.)
 #include <catch2/catch_test_macros.hpp>
+
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -10,38 +16,6 @@
 
 using namespace procfsd::test;
 
-namespace {
-
-// The indented command lines of the first code block after `heading` in the README.
-std::vector<std::string> readme_block(const std::string& heading)
-{
-    const char* readme = std::getenv("PROCFSD_README");
-    REQUIRE(readme);
-    std::ifstream in(readme);
-    std::string line;
-    std::vector<std::string> out;
-    bool found = false;
-    while (std::getline(in, line)) {
-        if (!found) {
-            found = line == heading;
-            continue;
-        }
-        if (line.rfind("    ", 0) == 0)
-            out.push_back(line.substr(4));
-        else if (!out.empty())
-            break;
-    }
-    return out;
-}
-
-std::string replace_all(std::string s, const std::string& from, const std::string& to)
-{
-    for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
-        s.replace(pos, from.size(), to);
-    return s;
-}
-
-} // namespace
 
 TEST_CASE("the README's sandbox recipes give the sandbox this /proc", "[recipes]")
 {
@@ -61,4 +35,61 @@ TEST_CASE("the README's sandbox recipes give the sandbox this /proc", "[recipes]
         // ps read its files through the mount.
         CHECK(m.counter("requests_open") > opens + 10);
     }
+}
+
+TEST_CASE("the Quick start's commands to try work as the README writes them", "[recipes]")
+{
+    auto tries = readme_block("Try, while `scripts/dev run` serves:");
+    REQUIRE(tries.size() == 3);
+    TestMount m;
+    for (auto& line : tries) {
+        std::string cmd = replace_all(replace_all(line, "/run/procfsd/proc", m.path()),
+                                      "build/daemon/procfsd", procfsd_binary());
+        int status = -1;
+        std::string out = run_command(cmd + " 2>&1", &status);
+        INFO(cmd << "\n" << out.substr(0, 2000));
+        CHECK(status == 0);
+        CHECK_FALSE(out.empty());
+    }
+}
+
+TEST_CASE("the README's config file serves its mounts", "[recipes]")
+{
+    auto lines = readme_block("### Config file");
+    REQUIRE(lines.size() >= 3);
+    char tmpl[] = "/tmp/procfsd-test-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl));
+    std::string dir = tmpl;
+    ::chmod(dir.c_str(), 0755);
+    std::string text;
+    for (auto& l : lines)
+        text += replace_all(l, "/run/procfsd/", dir + "/") + "\n";
+    std::vector<std::string> mounts{dir + "/proc", dir + "/proc-private"};
+    for (auto& mnt : mounts)
+        ::mkdir(mnt.c_str(), 0755);
+    std::string config = dir + "/procfsd.conf";
+    std::ofstream(config) << text;
+    int status = -1;
+    std::string out = run_command(procfsd_binary() + " --check-config " + config + " 2>&1", &status);
+    INFO(text << out);
+    CHECK(status == 0);
+    pid_t daemon = ::fork();
+    if (daemon == 0) {
+        ::execl(procfsd_binary().c_str(), "procfsd", "-f", "--control", "test-readme-config", "--config",
+                config.c_str(), nullptr);
+        ::_exit(127);
+    }
+    Child guard(daemon);
+    CHECK(wait_until([&] {
+        return read_file(mounts[0] + "/uptime").has_value() && read_file(mounts[1] + "/uptime").has_value();
+    }, 10s));
+    ::kill(daemon, SIGTERM);
+    guard.reap();
+    for (auto& mnt : mounts) {
+        if (is_mounted(mnt))
+            ::umount2(mnt.c_str(), MNT_DETACH);
+        ::rmdir(mnt.c_str());
+    }
+    ::unlink(config.c_str());
+    ::rmdir(dir.c_str());
 }

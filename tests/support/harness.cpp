@@ -69,6 +69,35 @@ std::string procfsd_binary()
     return bin;
 }
 
+std::vector<std::string> readme_block(const std::string& heading)
+{
+    const char* readme = std::getenv("PROCFSD_README");
+    if (!readme)
+        throw std::runtime_error("PROCFSD_README is not set (run the tests through meson test)");
+    std::ifstream in(readme);
+    std::string line;
+    std::vector<std::string> out;
+    bool found = false;
+    while (std::getline(in, line)) {
+        if (!found) {
+            found = line == heading;
+            continue;
+        }
+        if (line.rfind("    ", 0) == 0)
+            out.push_back(line.substr(4));
+        else if (!out.empty())
+            break;
+    }
+    return out;
+}
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to)
+{
+    for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
+        s.replace(pos, from.size(), to);
+    return s;
+}
+
 TestMount::TestMount(const std::string& options, const std::vector<std::string>& extra)
 {
     char tmpl[] = "/tmp/procfsd-test-XXXXXX";

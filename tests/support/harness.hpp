@@ -117,5 +117,10 @@ std::string run_command(const std::string& cmd, int* status = nullptr);
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds deadline = 5s);
 // The path of the procfsd executable under test.
 std::string procfsd_binary();
+// The lines of the first indented code block after the line `heading` in README.md, as the
+// README writes them (the tests that run its examples run these).
+std::vector<std::string> readme_block(const std::string& heading);
+// `s` with every `from` replaced by `to`.
+std::string replace_all(std::string s, const std::string& from, const std::string& to);
 
 } // namespace procfsd::test
