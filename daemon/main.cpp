@@ -53,6 +53,17 @@ void notify_systemd([[maybe_unused]] const char* state)
 
 using procfsd::MountRequest;
 
+// The config file, or nothing after saying why not on stderr.
+std::optional<procfsd::ConfigFile> read_config_or_say_why(const std::string& path)
+{
+    auto read = procfsd::read_config_file(path);
+    if (auto* err = std::get_if<std::string>(&read)) {
+        std::fprintf(stderr, "procfsd: %s\n", err->c_str());
+        return std::nullopt;
+    }
+    return std::get<procfsd::ConfigFile>(std::move(read));
+}
+
 // Whether stderr is the journal's stream (systemd sets JOURNAL_STREAM to its device:inode).
 bool stderr_is_journal()
 {
@@ -244,14 +255,11 @@ int main(int argc, char** argv)
     setup_logging(true, -1, spdlog::level::from_str(log_level));
 
     if (!check_config.empty()) {
-        auto read = procfsd::read_config_file(check_config);
-        if (auto* err = std::get_if<std::string>(&read)) {
-            std::fprintf(stderr, "procfsd: %s\n", err->c_str());
+        auto config = read_config_or_say_why(check_config);
+        if (!config)
             return 2;
-        }
-        auto& config = std::get<procfsd::ConfigFile>(read);
-        std::printf("%s: ok, %zu mount%s\n", check_config.c_str(), config.mounts.size(),
-                    config.mounts.size() == 1 ? "" : "s");
+        std::printf("%s: ok, %zu mount%s\n", check_config.c_str(), config->mounts.size(),
+                    config->mounts.size() == 1 ? "" : "s");
         return 0;
     }
 
@@ -297,18 +305,15 @@ int main(int argc, char** argv)
             return 2;
     std::vector<MountRequest> managed; // the config file's mounts, which a reload updates
     if (!config_file.empty()) {
-        auto read = procfsd::read_config_file(config_file);
-        if (auto* err = std::get_if<std::string>(&read)) {
-            std::fprintf(stderr, "procfsd: %s\n", err->c_str());
+        auto config = read_config_or_say_why(config_file);
+        if (!config)
             return 2;
-        }
-        auto& config = std::get<procfsd::ConfigFile>(read);
         // The command line's --log-level wins over the file's.
-        if (config.log_level && log_level_opt->count() == 0) {
-            log_level = *config.log_level;
+        if (config->log_level && log_level_opt->count() == 0) {
+            log_level = *config->log_level;
             spdlog::set_level(spdlog::level::from_str(log_level));
         }
-        managed = config.mounts;
+        managed = config->mounts;
         requests.insert(requests.end(), managed.begin(), managed.end());
     }
     if (requests.empty() && !persist) {

@@ -17,23 +17,8 @@ namespace procfsd {
 
 namespace {
 
-// Where a comment starts in `line` (npos if none): a '#' outside a double-quoted string.
-size_t comment_start(const std::string& line)
-{
-    bool quoted = false;
-    for (size_t i = 0; i < line.size(); ++i) {
-        if (line[i] == '\\' && quoted)
-            ++i;
-        else if (line[i] == '"')
-            quoted = !quoted;
-        else if (line[i] == '#' && !quoted)
-            return i;
-    }
-    return std::string::npos;
-}
-
-// Whether `text` closes the array it is in: a ']' outside quotes.
-bool closes_array(const std::string& text)
+// Where `c` first occurs in `text` outside a double-quoted string (npos if it does not).
+size_t find_unquoted(const std::string& text, char c)
 {
     bool quoted = false;
     for (size_t i = 0; i < text.size(); ++i) {
@@ -41,11 +26,17 @@ bool closes_array(const std::string& text)
             ++i;
         else if (text[i] == '"')
             quoted = !quoted;
-        else if (text[i] == ']' && !quoted)
-            return true;
+        else if (text[i] == c && !quoted)
+            return i;
     }
-    return false;
+    return std::string::npos;
 }
+
+// Where a comment starts in `line` (npos if none).
+size_t comment_start(const std::string& line) { return find_unquoted(line, '#'); }
+
+// Whether `text` closes the array it is in.
+bool closes_array(const std::string& text) { return find_unquoted(text, ']') != std::string::npos; }
 
 // One logical line of the file: a key and its value, from line `line` on.
 struct Statement {

@@ -39,6 +39,11 @@ Error parse_seconds(std::string_view value, double& out)
     return std::nullopt;
 }
 
+std::string show_seconds(std::string_view key, double value, double default_value)
+{
+    return value == default_value ? "" : fmt::format("{}={:g}", key, value);
+}
+
 Error parse_hidepid(MountOptions& o, std::string_view v)
 {
     static constexpr std::array<std::pair<std::string_view, Hidepid>, 8> names{{
@@ -118,16 +123,12 @@ constexpr std::array<OptionSpec, 9> option_table{{
     {"entry_timeout", "S", "seconds the kernel may cache pid directory entries (default 3600)",
      [](MountOptions& o, std::string_view v) { return parse_seconds(v, o.entry_timeout); },
      [](const MountOptions& o) {
-         return o.entry_timeout == MountOptions{}.entry_timeout
-                    ? ""
-                    : fmt::format("entry_timeout={:g}", o.entry_timeout);
+         return show_seconds("entry_timeout", o.entry_timeout, MountOptions{}.entry_timeout);
      }},
     {"attr_timeout", "S", "seconds the kernel may cache attributes (default 1)",
      [](MountOptions& o, std::string_view v) { return parse_seconds(v, o.attr_timeout); },
      [](const MountOptions& o) {
-         return o.attr_timeout == MountOptions{}.attr_timeout
-                    ? ""
-                    : fmt::format("attr_timeout={:g}", o.attr_timeout);
+         return show_seconds("attr_timeout", o.attr_timeout, MountOptions{}.attr_timeout);
      }},
     {"allow_other", "", "accepted for fstab; always on",
      [](MountOptions&, std::string_view) -> Error { return std::nullopt; },

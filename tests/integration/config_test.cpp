@@ -17,39 +17,6 @@ using namespace procfsd::test;
 
 namespace {
 
-// A directory for mountpoints and config files; whatever is still mounted below it is detached.
-struct Scratch {
-    std::string path;
-    std::vector<std::string> mounts;
-    Scratch()
-    {
-        char tmpl[] = "/tmp/procfsd-test-XXXXXX";
-        REQUIRE(::mkdtemp(tmpl));
-        path = tmpl;
-        ::chmod(path.c_str(), 0755);
-    }
-    std::string dir(const std::string& name)
-    {
-        std::string p = path + "/" + name;
-        ::mkdir(p.c_str(), 0755);
-        mounts.push_back(p);
-        return p;
-    }
-    std::string file(const std::string& name, const std::string& text) const
-    {
-        std::string p = path + "/" + name;
-        std::ofstream(p) << text;
-        return p;
-    }
-    ~Scratch()
-    {
-        for (auto& m : mounts)
-            if (is_mounted(m))
-                ::umount2(m.c_str(), MNT_DETACH);
-        run_command("rm -rf " + path);
-    }
-};
-
 std::string slurp(const std::string& path)
 {
     std::ifstream in(path);
@@ -88,11 +55,11 @@ TEST_CASE("the shipped example config serves its mounts, as it is apart from its
 {
     const char* example = std::getenv("PROCFSD_CONF_EXAMPLE");
     REQUIRE(example);
-    Scratch s;
+    ScratchDir s;
     std::string text = slurp(example);
     REQUIRE(text.find("/run/procfsd/") != std::string::npos);
-    s.dir("proc");
-    s.dir("proc-private");
+    s.sub("proc");
+    s.sub("proc-private");
     std::string config = s.file("procfsd.conf", replace_all(text, "/run/procfsd/", s.path + "/"));
     int status = -1;
     std::string out = run_command(procfsd_binary() + " --check-config " + config + " 2>&1", &status);
@@ -106,7 +73,7 @@ TEST_CASE("the shipped example config serves its mounts, as it is apart from its
 
 TEST_CASE("every mistake in a config file is refused with its file and line", "[config]")
 {
-    Scratch s;
+    ScratchDir s;
     struct Bad {
         const char* text;
         int line;
@@ -147,8 +114,8 @@ TEST_CASE("every mistake in a config file is refused with its file and line", "[
 
 TEST_CASE("a reload of a broken config changes nothing and says why", "[config]")
 {
-    Scratch s;
-    std::string a = s.dir("a"), b = s.dir("b"), c = s.dir("c");
+    ScratchDir s;
+    std::string a = s.sub("a"), b = s.sub("b"), c = s.sub("c");
     std::string config =
         s.file("procfsd.conf", "mount = [\n  \"" + a + "\",\n  \"" + b + ":hidepid=invisible\",\n]\n");
     std::string log = s.path + "/log";

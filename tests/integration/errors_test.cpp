@@ -39,27 +39,11 @@ Outcome run_as_nobody(const std::string& args)
     return o;
 }
 
-struct Scratch {
-    std::string path;
-    Scratch()
-    {
-        char tmpl[] = "/tmp/procfsd-test-XXXXXX";
-        REQUIRE(::mkdtemp(tmpl));
-        path = tmpl;
-        ::chmod(path.c_str(), 0755);
-    }
-    ~Scratch()
-    {
-        run_command("for m in $(awk '$2 ~ \"^" + path + "\" {print $2}' /proc/self/mounts); do umount -l $m; done");
-        run_command("rm -rf " + path);
-    }
-};
-
 } // namespace
 
 TEST_CASE("a mount that cannot be made says why, with the errno's name", "[errors]")
 {
-    Scratch s;
+    ScratchDir s;
     auto o = run("-f --control test-err " + s.path + "/missing");
     INFO(o.out);
     CHECK(o.status == 1);
@@ -128,7 +112,7 @@ TEST_CASE("a directory already served is refused, by ctl and by a second daemon,
 TEST_CASE("a control name in use refuses the start, naming the daemon that has it", "[errors]")
 {
     TestMount m;
-    Scratch s;
+    ScratchDir s;
     ::mkdir((s.path + "/m").c_str(), 0755);
     // The harness names its control socket after its directory.
     std::string name = "test" + m.dir().substr(m.dir().rfind('-'));

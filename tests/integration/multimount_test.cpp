@@ -28,25 +28,6 @@ std::string mount_source(const std::string& path)
     return "";
 }
 
-// A temporary directory (mode 0755), removed at the end; anything mounted on it is detached.
-struct TempDir {
-    std::string path;
-    TempDir()
-    {
-        char tmpl[] = "/tmp/procfsd-test-XXXXXX";
-        REQUIRE(::mkdtemp(tmpl));
-        path = tmpl;
-        ::chmod(path.c_str(), 0755);
-    }
-    std::string sub(const std::string& name) const
-    {
-        std::string p = path + "/" + name;
-        ::mkdir(p.c_str(), 0755);
-        return p;
-    }
-    ~TempDir() { run_command("umount -l " + path + "/*/ 2>/dev/null; rm -rf " + path); }
-};
-
 } // namespace
 
 TEST_CASE("ctl mount and ctl umount leave a reader of another mount undisturbed", "[multi]")
@@ -90,7 +71,7 @@ TEST_CASE("ctl mount and ctl umount leave a reader of another mount undisturbed"
 
 TEST_CASE("malformed options are refused and nothing is mounted", "[multi]")
 {
-    TempDir tmp;
+    ScratchDir tmp;
     std::string dir = tmp.sub("m");
     for (std::string bad : {"hidepid=3", "hidepid=foo", "gid=nosuchgroup-procfsd", "subset=net",
                             "entry_timeout=-1", "no_such_option", "ro,rw"}) {
@@ -113,7 +94,7 @@ TEST_CASE("malformed options are refused and nothing is mounted", "[multi]")
 
 TEST_CASE("the fstab form mounts through mount.fuse3 and umount ends the daemon", "[multi]")
 {
-    TempDir tmp;
+    ScratchDir tmp;
     std::string dir = tmp.sub("proc");
     // mount(8) runs mount.fuse3 with the standard PATH, where `procfsd` must be found: link the
     // built binary into /usr/local/sbin for the test, unless a procfsd is installed there.
@@ -159,7 +140,7 @@ TEST_CASE("the fstab form mounts through mount.fuse3 and umount ends the daemon"
 
 TEST_CASE("a config file lists mounts and SIGHUP applies its changes", "[multi]")
 {
-    TempDir tmp;
+    ScratchDir tmp;
     std::string a = tmp.sub("a"), b = tmp.sub("b"), c = tmp.sub("c");
     std::string config = tmp.path + "/procfsd.conf";
     std::ofstream(config) << "mount = [\"" << a << "\", \"" << b << ":hidepid=invisible\"]\n";
@@ -187,7 +168,7 @@ TEST_CASE("a config file lists mounts and SIGHUP applies its changes", "[multi]"
 
 TEST_CASE("unmounting a daemon's only mount from outside ends it cleanly", "[multi]")
 {
-    TempDir tmp;
+    ScratchDir tmp;
     std::string dir = tmp.sub("m");
     pid_t daemon = ::fork();
     if (daemon == 0) {
@@ -214,7 +195,7 @@ TEST_CASE("the systemd unit passes systemd-analyze verify", "[multi]")
 {
     const char* unit = std::getenv("PROCFSD_UNIT");
     REQUIRE(unit);
-    TempDir tmp;
+    ScratchDir tmp;
     // The configured unit names the installed binary; verify a copy that names the built one.
     std::string copy = tmp.path + "/procfsd.service";
     int status = -1;

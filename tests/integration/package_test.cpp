@@ -28,10 +28,8 @@ TEST_CASE("the Debian package unpacks to a daemon that serves a mount", "[packag
         deb.pop_back();
     REQUIRE_FALSE(deb.empty());
 
-    char tmpl[] = "/tmp/procfsd-test-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl));
-    std::string root = tmpl;
-    ::chmod(root.c_str(), 0755);
+    ScratchDir scratch;
+    const std::string& root = scratch.path;
     int status = -1;
     run_command("dpkg-deb -x " + deb + " " + root + "/pkg", &status);
     REQUIRE(status == 0);
@@ -70,7 +68,4 @@ TEST_CASE("the Debian package unpacks to a daemon that serves a mount", "[packag
           std::string::npos);
     ::kill(daemon, SIGTERM);
     guard.reap();
-    if (is_mounted(mnt))
-        ::umount2(mnt.c_str(), MNT_DETACH);
-    run_command("rm -rf " + root);
 }

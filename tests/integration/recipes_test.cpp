@@ -57,10 +57,8 @@ TEST_CASE("the README's config file serves its mounts", "[recipes]")
 {
     auto lines = readme_block("### Config file");
     REQUIRE(lines.size() >= 3);
-    char tmpl[] = "/tmp/procfsd-test-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl));
-    std::string dir = tmpl;
-    ::chmod(dir.c_str(), 0755);
+    ScratchDir scratch;
+    const std::string& dir = scratch.path;
     std::string text;
     for (auto& l : lines)
         text += replace_all(l, "/run/procfsd/", dir + "/") + "\n";
@@ -85,11 +83,4 @@ TEST_CASE("the README's config file serves its mounts", "[recipes]")
     }, 10s));
     ::kill(daemon, SIGTERM);
     guard.reap();
-    for (auto& mnt : mounts) {
-        if (is_mounted(mnt))
-            ::umount2(mnt.c_str(), MNT_DETACH);
-        ::rmdir(mnt.c_str());
-    }
-    ::unlink(config.c_str());
-    ::rmdir(dir.c_str());
 }

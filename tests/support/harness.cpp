@@ -69,6 +69,43 @@ std::string procfsd_binary()
     return bin;
 }
 
+ScratchDir::ScratchDir()
+{
+    char tmpl[] = "/tmp/procfsd-test-XXXXXX";
+    if (!::mkdtemp(tmpl))
+        throw std::runtime_error("mkdtemp failed");
+    path = tmpl;
+    ::chmod(path.c_str(), 0755);
+}
+
+ScratchDir::~ScratchDir()
+{
+    // Innermost first: /proc/self/mounts lists them in mount order.
+    std::vector<std::string> below;
+    std::ifstream mounts("/proc/self/mounts");
+    std::string dev, point, rest;
+    while (mounts >> dev >> point && std::getline(mounts, rest))
+        if (point.rfind(path + "/", 0) == 0)
+            below.push_back(point);
+    for (auto it = below.rbegin(); it != below.rend(); ++it)
+        ::umount2(it->c_str(), MNT_DETACH);
+    run_command("rm -rf " + path);
+}
+
+std::string ScratchDir::sub(const std::string& name) const
+{
+    std::string p = path + "/" + name;
+    ::mkdir(p.c_str(), 0755);
+    return p;
+}
+
+std::string ScratchDir::file(const std::string& name, const std::string& text) const
+{
+    std::string p = path + "/" + name;
+    std::ofstream(p) << text;
+    return p;
+}
+
 std::vector<std::string> readme_block(const std::string& heading)
 {
     const char* readme = std::getenv("PROCFSD_README");

@@ -54,6 +54,23 @@ private:
     pid_t daemon_ = -1;
 };
 
+// A directory of the test's own under /tmp (mode 0755, so that unprivileged callers reach it).
+// The destructor detaches whatever is still mounted below it, then removes it.
+class ScratchDir {
+public:
+    ScratchDir();
+    ScratchDir(const ScratchDir&) = delete;
+    ScratchDir& operator=(const ScratchDir&) = delete;
+    ~ScratchDir();
+
+    // A subdirectory, made now.
+    std::string sub(const std::string& name) const;
+    // A file holding `text`, written now.
+    std::string file(const std::string& name, const std::string& text) const;
+
+    std::string path;
+};
+
 // A child process started by the test and killed (SIGKILL) and reaped by the destructor.
 class Child {
 public:
