@@ -155,7 +155,9 @@ void Caller::load() const
     loaded_ = true;
     if (tid_ <= 0)
         return;
-    auto status = sys::read_small_file(AT_FDCWD, ("/proc/" + std::to_string(tid_) + "/status").c_str());
+    // A status with every one of NGROUPS_MAX (65,536) groups is about 400 KiB.
+    auto status = sys::read_small_file(AT_FDCWD, ("/proc/" + std::to_string(tid_) + "/status").c_str(),
+                                       1u << 20);
     if (!status.ok())
         return; // the caller is gone: no groups, no capabilities
     std::string_view text = status.value;

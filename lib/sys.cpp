@@ -74,7 +74,7 @@ Result<std::string> read_to_end(int fd, size_t limit)
 {
     std::string out;
     char chunk[4096];
-    while (out.size() < limit) {
+    for (;;) {
         ssize_t n = ::read(fd, chunk, sizeof chunk);
         if (n < 0) {
             if (errno == EINTR)
@@ -82,10 +82,12 @@ Result<std::string> read_to_end(int fd, size_t limit)
             return {{}, errno};
         }
         if (n == 0)
-            break;
+            return {std::move(out), 0};
+        // Never a silent truncation: a caller that reads a file whole means all of it.
+        if (out.size() + static_cast<size_t>(n) > limit)
+            return {{}, EFBIG};
         out.append(chunk, static_cast<size_t>(n));
     }
-    return {std::move(out), 0};
 }
 
 Result<UniqueFd> pidfd_open(pid_t pid, unsigned flags) noexcept

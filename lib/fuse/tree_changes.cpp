@@ -99,14 +99,14 @@ void link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newn
 void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
             const char* newname, unsigned int flags)
 {
-    Request probe(req, Op::other);
-    auto to = probe.node(newparent);
+    Request r(req, Op::other); // one request, counted once
+    auto to = r.node(newparent);
     if (!to) {
         fuse_reply_err(req, ENOENT);
         return;
     }
     std::string to_path = child_path(*to, newname);
-    forward(Request(req, Op::other), parent, [&](int src, const Node& dir) {
+    forward(r, parent, [&](int src, const Node& dir) {
         return ::renameat2(src, child_path(dir, name).c_str(), src, to_path.c_str(), flags);
     });
 }

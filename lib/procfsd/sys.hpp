@@ -40,9 +40,9 @@ Result<UniqueFd> openat(int dirfd, const char* path, int flags, mode_t mode = 0)
 Result<std::string> readlinkat(int dirfd, const char* path);
 ssize_t pread(int fd, void* buf, size_t size, off_t off) noexcept;
 ssize_t pwrite(int fd, const void* buf, size_t size, off_t off) noexcept;
-// Reads a small file (status, stat) whole into a string: at most `limit` bytes.
+// Reads a small file (status, stat) whole into a string; EFBIG past `limit` bytes.
 Result<std::string> read_small_file(int dirfd, const char* path, size_t limit = 64 * 1024);
-// Reads an open file from its current position to the end: at most `limit` bytes.
+// Reads an open file from its current position to the end; EFBIG past `limit` bytes.
 Result<std::string> read_to_end(int fd, size_t limit);
 
 Result<UniqueFd> pidfd_open(pid_t pid, unsigned flags) noexcept;

@@ -3,6 +3,7 @@
 // (python3-prometheus-client's): typed families, requests per mount, a cumulative histogram.
 #include <catch2/catch_test_macros.hpp>
 #include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -76,4 +77,16 @@ TEST_CASE("stats --format=openmetrics parses as OpenMetrics, requests per mount"
     CHECK(out == "ok\n");
     // The text format stays as it was.
     CHECK(m.counter("reaps_seen") >= 20);
+}
+
+TEST_CASE("every request is counted once, a rename too", "[metrics]")
+{
+    TestMount m;
+    REQUIRE(read_file(m.path("meminfo")));
+    REQUIRE(lstat_errno(m.path("meminfo2")) == ENOENT);
+    auto before = m.counters();
+    errno = 0;
+    CHECK(::rename(m.path("meminfo").c_str(), m.path("meminfo2").c_str()) != 0);
+    auto after = m.counters();
+    CHECK(after["requests_other"] == before["requests_other"] + 1);
 }
