@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -37,20 +38,45 @@ TEST_CASE("the README's sandbox recipes give the sandbox this /proc", "[recipes]
     }
 }
 
-TEST_CASE("the Quick start's commands to try work as the README writes them", "[recipes]")
+// The Quick start's first command serves the demo mount in the foreground (on the directory
+// given, here the test's own), and the commands to try beside it work as written.
+TEST_CASE("the Quick start's scripts/dev run serves, and its commands to try work", "[recipes]")
 {
+    auto quick = readme_block("On a fresh Debian 12 machine, as root, from a checkout:");
+    REQUIRE(quick.size() == 2);
+    REQUIRE(quick[0] == "scripts/dev run");
     auto tries = readme_block("Try, while `scripts/dev run` serves:");
     REQUIRE(tries.size() == 3);
-    TestMount m;
+    const char* top = std::getenv("PROCFSD_SOURCE_ROOT");
+    REQUIRE(top);
+    ScratchDir scratch;
+    std::string mnt = scratch.sub("proc");
+    pid_t run = ::fork();
+    if (run == 0) {
+        // Its own process group, as a terminal's job: the script execs the daemon, which the
+        // group's Ctrl-C stops.
+        ::setpgid(0, 0);
+        if (::chdir(top) != 0)
+            ::_exit(126);
+        ::execl("/bin/sh", "sh", "-c", ("exec " + quick[0] + " " + mnt).c_str(), nullptr);
+        ::_exit(127);
+    }
+    Child guard(run);
+    REQUIRE(wait_until([&] { return read_file(mnt + "/self/status").has_value(); }, 120s));
     for (auto& line : tries) {
-        std::string cmd = replace_all(replace_all(line, "/run/procfsd/proc", m.path()),
-                                      "build/daemon/procfsd", procfsd_binary());
+        std::string cmd = replace_all(replace_all(line, "/run/procfsd/proc", mnt), "build/daemon/procfsd",
+                                      std::string(top) + "/build/daemon/procfsd");
         int status = -1;
         std::string out = run_command(cmd + " 2>&1", &status);
         INFO(cmd << "\n" << out.substr(0, 2000));
         CHECK(status == 0);
         CHECK_FALSE(out.empty());
     }
+    // Ctrl-C: the demo unmounts and ends.
+    ::kill(-run, SIGINT);
+    int status = guard.reap();
+    CHECK(WIFEXITED(status));
+    CHECK_FALSE(is_mounted(mnt));
 }
 
 TEST_CASE("the README's config file serves its mounts", "[recipes]")
