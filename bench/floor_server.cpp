@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// procfsd-floor: the "FUSE floor" of the benchmark (issue 6). A libfuse low-level server built
+// procfsd-floor: the "FUSE floor" of the benchmark (README, Performance). A libfuse low-level server built
 // and run exactly as procfsd runs its sessions (same libfuse, fuse_session_loop_mt with at most
 // 16 threads and clone_fd 0, direct_io + noflush on open, allow_other, no symlink caching,
 // parallel dirops, no splice, the same entry and attribute timeouts as a hidepid=off mount), that

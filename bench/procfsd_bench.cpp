@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// procfsd-bench: the benchmark of issue 6. Starts N background processes, mounts procfsd twice
+// procfsd-bench: the benchmark of the README's Performance section. Starts N background processes, mounts procfsd twice
 // (hidepid=off with entry_timeout=3600, hidepid=invisible), the FUSE floor (procfsd-floor) and
 // bindfs over /proc, and compares them with the kernel's /proc on six workloads:
 //
@@ -1729,7 +1729,7 @@ void Bench::report()
     for (Target* t : main_targets_)
         names.push_back(t->name);
 
-    std::printf("\nprocfsd benchmark (issue 6): %zu processes listed in /proc (%zu started by the "
+    std::printf("\nprocfsd benchmark: %zu processes listed in /proc (%zu started by the "
                 "bench), %d rounds, targets alternating\n",
                 system_pids_, opt_.procs, opt_.rounds);
     for (Target* t : {&native_, &off_, &inv_, &floor_, &bindfs_, &w6_})
@@ -1954,7 +1954,7 @@ void Bench::report()
         json_["W6"] = j;
     }
     evaluate_goals();
-    std::printf("\nTargets of issue 6\n");
+    std::printf("\nTargets\n");
     Json g = Json::array();
     for (auto& goal : goals_) {
         // A target whose workload or baseline did not run has no figure to show.

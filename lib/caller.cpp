@@ -29,7 +29,6 @@ struct DaemonCredentials {
     __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3]{};
     uint64_t effective = 0;
     ino_t user_ns = 0;
-    bool captured = false;
 };
 
 DaemonCredentials daemon_creds;
@@ -145,7 +144,6 @@ void capture_daemon_credentials()
         spdlog::warn("capget: {}", sys::errno_name(errno));
     daemon_creds.effective = effective_of(daemon_creds.caps);
     daemon_creds.user_ns = user_ns_of("/proc/self/ns/user");
-    daemon_creds.captured = true;
 }
 
 void Caller::load() const

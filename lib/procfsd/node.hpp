@@ -34,7 +34,7 @@ constexpr bool is_pid_node(NodeKind k) noexcept
            k == NodeKind::pid_entry;
 }
 
-// The directories the kernel puts on a pid's inode list (seed commit): /proc/<tgid>, the
+// The directories the kernel puts on a pid's inode list (the kernel's proc_flush_pid; README, How it works): /proc/<tgid>, the
 // lookup-only /proc/<tid>, and task/<tid>. Invalidating them drops their subtrees.
 constexpr bool is_listed_directory(NodeKind k) noexcept
 {

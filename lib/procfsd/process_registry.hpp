@@ -51,7 +51,7 @@ private:
 };
 
 // A process or thread that some mount has directory inodes for (the kernel's struct pid with
-// its `inodes` list, seed commit 7bc3e6e55acf). Tracked while it has entries; holds the one
+// its `inodes` list, kernel commit 7bc3e6e55acf; README, How it works). Tracked while it has entries; holds the one
 // pidfd through which its reaping is observed, shared by every mount, until the reap. Nodes
 // the kernel still holds after the flush (below a directory that an open file pinned) and open
 // files keep the task, which then answers "not alive" without a descriptor.

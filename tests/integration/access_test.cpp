@@ -41,7 +41,8 @@ struct Cell {
     bool content;     // compare content too (stable for a sleeping target)
 };
 
-// The entries of procfs.md §3 that carry a check, plus a few that carry none.
+// The entries of a pid directory that carry a check (the table in lib/pid_entries.cpp), plus a
+// few that carry none.
 const Cell cells[] = {
     {"environ", Kind::read, true},      {"auxv", Kind::read, true},
     {"mem", Kind::read_head, false},    {"maps", Kind::read, true},

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Reaped processes and exited threads vanish from every mount at once, however long the kernel
-// may cache entries (the seed commit's per-pid inode list, driven by pidfds).
+// may cache entries (the kernel's per-pid inode list, driven by pidfds: README, How it works).
 #include <catch2/catch_test_macros.hpp>
 #include <algorithm>
 #include <pthread.h>
