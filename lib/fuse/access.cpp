@@ -2,7 +2,7 @@
 #include <unistd.h>
 
 #include "fuse/operations.hpp"
-#include "fuse/own_process.hpp"
+#include "fuse/judged_by_daemon.hpp"
 #include "fuse/request.hpp"
 
 namespace procfsd::fuse_op {

@@ -9,7 +9,7 @@
 
 #include "fuse/lookup.hpp"
 #include "fuse/operations.hpp"
-#include "fuse/own_process.hpp"
+#include "fuse/judged_by_daemon.hpp"
 #include "fuse/request.hpp"
 #include "procfsd/pid_name.hpp"
 #include "procfsd/proc_files.hpp"

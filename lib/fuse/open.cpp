@@ -2,7 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include "fuse/open_file.hpp"
-#include "fuse/own_process.hpp"
+#include "fuse/judged_by_daemon.hpp"
 #include "fuse/operations.hpp"
 #include "fuse/request.hpp"
 #include "procfsd/keys_view.hpp"

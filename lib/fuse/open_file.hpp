@@ -22,7 +22,7 @@ struct OpenFile {
     std::shared_ptr<Node> node;
     bool checked = false; // reads and writes run as the caller (checks at every read)
     // What the kernel would give this reader instead of the source's content (the daemon's own
-    // stat and wchan to a reader without ptrace access; see own_process.hpp).
+    // stat and wchan to a reader without ptrace access; see judged_by_daemon.hpp).
     std::optional<std::string> content;
     // Made by the first FUSE poll of this file (see fuse/poll.cpp).
     std::mutex poll_mu; // guards the pointer, not the state

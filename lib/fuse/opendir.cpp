@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "fuse/open_file.hpp"
-#include "fuse/own_process.hpp"
+#include "fuse/judged_by_daemon.hpp"
 #include "fuse/operations.hpp"
 #include "fuse/request.hpp"
 #include "procfsd/sys.hpp"

@@ -10,7 +10,7 @@
 
 #include "fuse/lookup.hpp"
 #include "fuse/open_file.hpp"
-#include "fuse/own_process.hpp"
+#include "fuse/judged_by_daemon.hpp"
 #include "fuse/operations.hpp"
 #include "fuse/request.hpp"
 #include "procfsd/pid_name.hpp"

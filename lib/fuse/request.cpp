@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "fuse/request.hpp"
 
-#include "fuse/own_process.hpp"
+#include "fuse/judged_by_daemon.hpp"
 #include "procfsd/sys.hpp"
 
 namespace procfsd {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "fuse/own_process.hpp"
+#include "fuse/judged_by_daemon.hpp"
 
 #include <linux/capability.h>
 #include <sys/stat.h>

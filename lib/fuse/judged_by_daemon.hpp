@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
-// The daemon's own process, seen through one of its mounts. The kernel lets every thread of a
-// process ptrace-inspect its own thread group (same_thread_group() in __ptrace_may_access), and
-// the worker threads are in the daemon's: reading the daemon's entries with a caller's
-// credentials would pass checks the kernel applies to that caller. So for that one process the
-// kernel's rule is applied here: who may ptrace it (its uids and gids are all 0: fsuid and fsgid
-// 0, or CAP_SYS_PTRACE) and what the kernel gives everyone else.
+// The processes the daemon judges itself, because a worker thread running as the caller would
+// be judged by the kernel in ways the caller would not:
+// - the daemon's own process: the kernel lets every thread of a process ptrace-inspect its own
+//   thread group (same_thread_group() in __ptrace_may_access) and enter its own fd/ and
+//   map_files/ (proc_fd_permission), and the worker threads are in the daemon's. So for that one
+//   process the kernel's rule for any other root process is applied here: who may ptrace it
+//   (its uids and gids are all 0: fsuid and fsgid 0 with its capabilities, or CAP_SYS_PTRACE),
+//   who may enter those directories (their mode), and what the kernel gives everyone else;
+// - every process outside the user namespace of a caller from another one: the worker stays in
+//   the daemon's namespace, where the kernel would judge it as a same-namespace task.
 
 #include <optional>
 #include <string>
