@@ -40,8 +40,6 @@
 
 namespace {
 
-using procfsd::MountOptions;
-
 constexpr const char* default_config = PROCFSD_CONFIG;
 
 void notify_systemd([[maybe_unused]] const char* state)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -202,6 +203,15 @@ std::optional<std::string> control_request(const std::string& socket, const std:
     while ((n = ::read(sock.get(), buf, sizeof buf)) > 0)
         answer.append(buf, static_cast<size_t>(n));
     return answer;
+}
+
+std::optional<pid_t> daemon_pid_at(const std::string& socket)
+{
+    auto answer = control_request(socket, "stats");
+    auto pos = answer ? answer->find("\ndaemon_pid ") : std::string::npos;
+    if (pos == std::string::npos)
+        return std::nullopt;
+    return static_cast<pid_t>(std::strtol(answer->c_str() + pos + 12, nullptr, 10));
 }
 
 int control_client(const std::string& mountpoint, const std::string& name, const std::string& command)

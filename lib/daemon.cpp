@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,21 +14,6 @@
 
 namespace procfsd {
 
-namespace {
-
-// One pidfd per tracked process: use every descriptor the hard limit allows.
-void raise_fd_limit()
-{
-    struct rlimit rl{};
-    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        if (::setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            spdlog::warn("setrlimit RLIMIT_NOFILE: {}", sys::errno_name(errno));
-    }
-}
-
-} // namespace
-
 Daemon::Daemon()
     : watcher_(stats_),
       registry_(stats_, [this](TrackedTask& t) { return watcher_.watch(t); },
@@ -38,7 +22,7 @@ Daemon::Daemon()
       control_([this](const std::string& command) { return handle_command(command); })
 {
     ended_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    raise_fd_limit();
+    raise_descriptor_limit();
     watcher_.attach(registry_);
 }
 
@@ -172,12 +156,11 @@ sys::Failure Daemon::listen_control(const std::string& name)
         return {};
     std::string why = "cannot listen there";
     if (rv == -EADDRINUSE) {
-        auto answer = control_request(socket, "stats");
-        auto pos = answer ? answer->find("daemon_pid ") : std::string::npos;
-        why = pos == std::string::npos
-                  ? "another daemon has that name"
-                  : "procfsd pid " + answer->substr(pos + 11, answer->find('\n', pos) - pos - 11) +
-                        " has that name; give this one another with --control NAME";
+        auto pid = daemon_pid_at(socket);
+        why = pid ? fmt::format("procfsd pid {} has that name; give this one another with "
+                                "--control NAME",
+                                *pid)
+                  : "another daemon has that name";
     }
     sys::Failure f{-rv, fmt::format("control socket @{}: {} ({})", socket, sys::errno_name(rv), why)};
     spdlog::error("{}", f.reason);

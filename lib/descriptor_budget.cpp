@@ -3,7 +3,12 @@
 
 #include <sys/resource.h>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <atomic>
+
+#include "procfsd/sys.hpp"
 
 namespace procfsd {
 
@@ -17,12 +22,37 @@ DescriptorBudget descriptor_budget_for(size_t limit) noexcept
     return b;
 }
 
-DescriptorBudget descriptor_budget() noexcept
+namespace {
+
+std::atomic<size_t> known_limit{0}; // 0 until read
+
+size_t read_limit() noexcept
 {
     struct rlimit rl{};
     if (::getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        rl.rlim_cur = 1024;
-    return descriptor_budget_for(static_cast<size_t>(rl.rlim_cur));
+        return 1024;
+    return static_cast<size_t>(rl.rlim_cur);
+}
+
+} // namespace
+
+DescriptorBudget descriptor_budget() noexcept
+{
+    size_t limit = known_limit.load(std::memory_order_relaxed);
+    if (limit == 0)
+        known_limit.store(limit = read_limit(), std::memory_order_relaxed);
+    return descriptor_budget_for(limit);
+}
+
+void raise_descriptor_limit()
+{
+    struct rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            spdlog::warn("setrlimit RLIMIT_NOFILE: {}", sys::errno_name(errno));
+    }
+    known_limit.store(read_limit(), std::memory_order_relaxed);
 }
 
 } // namespace procfsd

@@ -31,12 +31,8 @@ namespace {
 // The daemon serving a procfsd mount, as its control socket for that mount tells.
 std::string serving_daemon(dev_t device)
 {
-    auto answer = control_request(ControlServer::socket_name(device), "stats");
-    if (!answer)
-        return "a procfsd that does not answer";
-    auto pos = answer->find("daemon_pid ");
-    return pos == std::string::npos ? "procfsd"
-                                    : "procfsd pid " + answer->substr(pos + 11, answer->find('\n', pos) - pos - 11);
+    auto pid = daemon_pid_at(ControlServer::socket_name(device));
+    return pid ? fmt::format("procfsd pid {}", *pid) : "a procfsd that does not answer";
 }
 
 } // namespace

@@ -16,21 +16,11 @@ std::string unescape(const std::string& s)
 {
     std::string out;
     for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\\' && i + 3 < s.size()) {
-            int v = 0;
-            bool octal = true;
-            for (size_t j = 1; j <= 3; ++j) {
-                if (i + j >= s.size() || s[i + j] < '0' || s[i + j] > '7') {
-                    octal = false;
-                    break;
-                }
-                v = v * 8 + (s[i + j] - '0');
-            }
-            if (octal) {
-                out += static_cast<char>(v);
-                i += 3;
-                continue;
-            }
+        auto octal = [&](size_t j) { return s[j] >= '0' && s[j] <= '7'; };
+        if (s[i] == '\\' && i + 3 < s.size() && octal(i + 1) && octal(i + 2) && octal(i + 3)) {
+            out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+            i += 3;
+            continue;
         }
         out += s[i];
     }

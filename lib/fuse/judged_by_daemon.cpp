@@ -54,6 +54,21 @@ bool outside_foreign_caller(const Request& r, const TrackedTask& task)
     return r.caller.user_ns() == 0 || user_namespace_of(task.tid) != r.caller.user_ns();
 }
 
+// generic_permission() for a directory: the owner's, the group's or the others' bits, whichever
+// class the caller is in, else CAP_DAC_OVERRIDE, or CAP_DAC_READ_SEARCH to read and search.
+bool directory_permits(const Caller& caller, const struct stat& st, int mask)
+{
+    mode_t bits = caller.fsuid() == st.st_uid ? (st.st_mode >> 6) & 7
+                  : caller.in_group(st.st_gid) ? (st.st_mode >> 3) & 7
+                                               : st.st_mode & 7;
+    if ((bits & static_cast<mode_t>(mask)) == static_cast<mode_t>(mask))
+        return true;
+    uint64_t caps = caller.capabilities();
+    if (caps & (uint64_t{1} << CAP_DAC_OVERRIDE))
+        return true;
+    return (caps & (uint64_t{1} << CAP_DAC_READ_SEARCH)) && !(mask & W_OK);
+}
+
 } // namespace
 
 bool shielded_daemon_node(const Request& r, const Node& node)
@@ -128,29 +143,9 @@ int daemon_ptrace_check(const Request& r, const Node& node)
     return 0;
 }
 
-namespace {
-
-// generic_permission() for a directory: the owner's, the group's or the others' bits, whichever
-// class the caller is in, else CAP_DAC_OVERRIDE, or CAP_DAC_READ_SEARCH to read and search.
-bool directory_permits(const Caller& caller, const struct stat& st, int mask)
-{
-    mode_t bits = caller.fsuid() == st.st_uid ? (st.st_mode >> 6) & 7
-                  : caller.in_group(st.st_gid) ? (st.st_mode >> 3) & 7
-                                               : st.st_mode & 7;
-    if ((bits & static_cast<mode_t>(mask)) == static_cast<mode_t>(mask))
-        return true;
-    uint64_t caps = caller.capabilities();
-    if (caps & (uint64_t{1} << CAP_DAC_OVERRIDE))
-        return true;
-    return (caps & (uint64_t{1} << CAP_DAC_READ_SEARCH)) && !(mask & W_OK);
-}
-
-} // namespace
-
 int daemon_private_dir_check(const Request& r, const Node& dir, int mask)
 {
-    if (mask == 0 || !is_daemon(dir) || dir.kind != NodeKind::pid_entry || !dir.entry ||
-        !dir.entry->own_process_enters || dir.name != dir.entry->name)
+    if (mask == 0 || !is_daemon(dir) || !is_entry_itself(dir) || !dir.entry->own_process_enters)
         return 0;
     struct stat st{};
     if (int rv = sys::fstatat(r.mount.source_fd(), dir.path.c_str(), &st, AT_SYMLINK_NOFOLLOW); rv < 0)

@@ -33,7 +33,7 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
         return;
     }
     // fd/ is listed by its mode alone: the kernel checks ptrace access at its links.
-    bool by_mode = node->entry && node->entry->listed_by_mode && node->name == node->entry->name;
+    bool by_mode = is_entry_itself(*node) && node->entry->listed_by_mode;
     if (int rv = by_mode ? 0 : daemon_ptrace_check(r, *node); rv < 0) {
         fuse_reply_err(req, -rv);
         return;

@@ -79,6 +79,13 @@ inline bool lookup_is_checked(const Mount& mount, const Node& node) noexcept
            (node.entry && node.entry->access == Access::kernel);
 }
 
+// Whether `node` is a pid directory entry itself ("fd"), not a node below it ("fd/3"), which
+// carries the same table entry.
+inline bool is_entry_itself(const Node& node) noexcept
+{
+    return node.kind == NodeKind::pid_entry && node.entry && node.name == node.entry->name;
+}
+
 // Whether every caller may read (or list) what has this mode. The kernel applies the owner's,
 // the group's or the others' bits, whichever class the caller is in, so all three must allow it.
 inline bool readable_by_all(mode_t mode) noexcept { return (mode & 0444) == 0444; }

@@ -59,6 +59,10 @@ private:
 // not or cannot be reached, 2 when the caller may not ask (not root) or named no procfsd mount.
 int control_client(const std::string& mountpoint, const std::string& name, const std::string& command);
 
+// The pid of the daemon answering on the abstract socket `socket`, from its stats; nothing when
+// none answers there.
+std::optional<pid_t> daemon_pid_at(const std::string& socket);
+
 // Sends one command to the abstract socket `socket` and returns the whole answer ("ok\n..." or
 // "error: ...\n"); nothing when no daemon answers there. `error` (if given) says why not.
 std::optional<std::string> control_request(const std::string& socket, const std::string& command,

@@ -20,8 +20,11 @@ struct DescriptorBudget {
 // The budget for a descriptor limit: half for pidfds, a quarter for open handles, an eighth for
 // polls, an eighth left to the daemon itself.
 DescriptorBudget descriptor_budget_for(size_t limit) noexcept;
-// The budget for the current RLIMIT_NOFILE, read when asked (the daemon raises its limit after
-// start).
+// The budget for the daemon's RLIMIT_NOFILE. The limit is read once and again when
+// raise_descriptor_limit() changes it, not on the opens, lookups and polls that ask.
 DescriptorBudget descriptor_budget() noexcept;
+// Raises RLIMIT_NOFILE to its hard limit (one pidfd per tracked process wants every descriptor
+// there is) and takes the new limit for the budget.
+void raise_descriptor_limit();
 
 } // namespace procfsd

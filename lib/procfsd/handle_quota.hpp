@@ -22,8 +22,8 @@ namespace procfsd {
 // a user with many uids (a subordinate range) may fill the shared part, never the reserve.
 class HandleQuota {
 public:
-    // `capacity`: how many handles the daemon may hold; read again on every take() so that a
-    // raised descriptor limit counts at once.
+    // `capacity`: how many handles the daemon may hold, asked on every take() (cheap: the
+    // descriptor budget reads its limit once).
     explicit HandleQuota(std::function<size_t()> capacity);
 
     class Charge;
