@@ -338,7 +338,6 @@ int main(int argc, char** argv)
     procfsd::UniqueFd signal_fd(::signalfd(-1, &signals, SFD_CLOEXEC));
     ::signal(SIGPIPE, SIG_IGN);
 
-    procfsd::capture_daemon_credentials();
     procfsd::Daemon daemon;
     // Before mounting (and daemonizing): a name in use refuses the start where mount(8) sees it.
     if (auto f = daemon.listen_control(control_name)) {

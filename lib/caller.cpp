@@ -22,16 +22,8 @@ namespace procfsd {
 
 namespace {
 
-struct DaemonCredentials {
-    std::vector<gid_t> groups;
-    gid_t fsgid = 0;
-    gid_t egid = 0;
-    __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3]{};
-    uint64_t effective = 0;
-    ino_t user_ns = 0;
-};
-
-DaemonCredentials daemon_creds;
+// The scope this thread runs in, if any (scopes must not nest).
+thread_local bool in_scope = false;
 
 // The user namespace's inode number from the link text ("user:[4026531837]"): a readlink does
 // not follow the link into nsfs as stat() would, at a third of the cost on every request.
@@ -131,19 +123,36 @@ std::string_view field(std::string_view text, std::string_view key)
 
 } // namespace
 
-void capture_daemon_credentials()
+DaemonIdentity DaemonIdentity::capture()
 {
+    DaemonIdentity d;
+    d.pid = ::getpid();
     int n = ::getgroups(0, nullptr);
-    daemon_creds.groups.resize(static_cast<size_t>(std::max(n, 0)));
-    if (n > 0 && (n = ::getgroups(n, daemon_creds.groups.data())) < 0)
+    d.groups.resize(static_cast<size_t>(std::max(n, 0)));
+    if (n > 0 && (n = ::getgroups(n, d.groups.data())) < 0)
         spdlog::warn("getgroups: {}", sys::errno_name(errno));
-    daemon_creds.groups.resize(static_cast<size_t>(std::max(n, 0)));
-    daemon_creds.fsgid = static_cast<gid_t>(::syscall(SYS_setfsgid, static_cast<gid_t>(-1)));
-    daemon_creds.egid = ::getegid();
-    if (capget_self(daemon_creds.caps) != 0)
+    d.groups.resize(static_cast<size_t>(std::max(n, 0)));
+    d.fsgid = static_cast<gid_t>(::syscall(SYS_setfsgid, static_cast<gid_t>(-1)));
+    d.egid = ::getegid();
+    if (capget_self(d.caps) != 0)
         spdlog::warn("capget: {}", sys::errno_name(errno));
-    daemon_creds.effective = effective_of(daemon_creds.caps);
-    daemon_creds.user_ns = user_ns_of("/proc/self/ns/user");
+    d.effective = effective_of(d.caps);
+    d.user_ns = user_ns_of("/proc/self/ns/user");
+    return d;
+}
+
+Caller Caller::known(uid_t fsuid, gid_t fsgid, pid_t tid, const DaemonIdentity& daemon, Known facts)
+{
+    Caller c(fsuid, fsgid, tid, daemon);
+    c.loaded_ = c.caps_loaded_ = c.user_ns_loaded_ = true;
+    c.tgid_ = facts.tgid;
+    c.groups_ = std::move(facts.groups);
+    c.fs_ids_ = true;
+    c.user_ns_ = facts.user_ns;
+    c.raw_caps_ = facts.capabilities;
+    c.caps_ = c.in_daemon_user_ns() ? facts.capabilities : 0;
+    c.user_ns_of_ = facts.user_ns_of;
+    return c;
 }
 
 void Caller::load() const
@@ -236,7 +245,14 @@ ino_t Caller::user_ns() const
 
 bool Caller::in_daemon_user_ns() const
 {
-    return user_ns() != 0 && user_ns() == daemon_creds.user_ns;
+    return user_ns() != 0 && user_ns() == daemon_->user_ns;
+}
+
+bool Caller::shares_user_ns_with(pid_t pid) const
+{
+    if (user_ns() == 0)
+        return false;
+    return (user_ns_of_ ? user_ns_of_(pid) : user_namespace_of(pid)) == user_ns();
 }
 
 ino_t user_namespace_of(pid_t tid)
@@ -318,17 +334,22 @@ bool Caller::in_group(gid_t gid) const
 
 bool Caller::as_privileged_as_daemon() const
 {
-    return fsuid_ == 0 && (capabilities() & daemon_creds.effective) == daemon_creds.effective;
+    return fsuid_ == 0 && (capabilities() & daemon_->effective) == daemon_->effective;
 }
 
 CredentialScope::CredentialScope(const Caller& caller, uint64_t stand_in)
+    : daemon_(caller.daemon())
 {
     if (caller.as_privileged_as_daemon())
         return;
+    if (in_scope) {
+        spdlog::critical("nested credential scope for caller tid {}: aborting", caller.tid());
+        std::abort();
+    }
     // Everything about the caller is read first, with the daemon's credentials: once switched,
     // this thread may no longer read the caller's ns/user link (a ptrace check).
     const std::vector<gid_t>& groups = caller.groups(); // first: it finds out a stranger
-    const uint64_t eff = (caller.capabilities() | stand_in) & daemon_creds.effective;
+    const uint64_t eff = (caller.capabilities() | stand_in) & daemon_.effective;
     // The kernel gives a task every capability in the user namespaces its euid owns, below its
     // own (cap_capable). The worker stays in the daemon's namespace, so for a caller in another
     // one, whose euid may own that very namespace, its euid grants all capabilities there: right
@@ -337,8 +358,8 @@ CredentialScope::CredentialScope(const Caller& caller, uint64_t stand_in)
     // file access and ptrace's uid test use, stays. Processes outside the caller's namespace
     // are refused before any of this: see shielded_daemon_node().)
     const uid_t euid = caller.in_daemon_user_ns() ||
-                               (caller.capabilities_in_own_user_ns() & daemon_creds.effective) ==
-                                   daemon_creds.effective
+                               (caller.capabilities_in_own_user_ns() & daemon_.effective) ==
+                                   daemon_.effective
                            ? caller.euid()
                            : unowning_euid();
     // Order matters: setgroups and setfsgid need CAP_SETGID, setfsuid needs CAP_SETUID, so
@@ -350,11 +371,12 @@ CredentialScope::CredentialScope(const Caller& caller, uint64_t stand_in)
         return;
     }
     switched_ = true;
+    in_scope = true;
     // Group ids first, while CAP_SETGID is effective. A new euid other than 0 clears the
     // effective capabilities (the kernel's setuid fixup) and sets fsuid to it; a caller whose
     // fsuid differs needs CAP_SETUID back for setfsuid.
     if (!set_egid(caller.egid()) || !set_fsgid(caller.fsgid()) || !set_euid(euid) ||
-        (caller.fsuid() != euid && capset_self(daemon_creds.caps) != 0) ||
+        (caller.fsuid() != euid && capset_self(daemon_.caps) != 0) ||
         !set_fsuid(caller.fsuid())) {
         status_ = -EPERM;
         spdlog::error("switch to caller tid {} ids euid {} fsuid {} egid {} fsgid {} failed",
@@ -362,7 +384,7 @@ CredentialScope::CredentialScope(const Caller& caller, uint64_t stand_in)
         return;
     }
     __user_cap_data_struct lowered[_LINUX_CAPABILITY_U32S_3];
-    std::copy(std::begin(daemon_creds.caps), std::end(daemon_creds.caps), lowered);
+    std::copy(std::begin(daemon_.caps), std::end(daemon_.caps), lowered);
     lowered[0].effective = static_cast<uint32_t>(eff);
     lowered[1].effective = static_cast<uint32_t>(eff >> 32);
     rv = capset_self(lowered);
@@ -380,12 +402,12 @@ CredentialScope::~CredentialScope()
     // capabilities, which the rest needs (a caller with euid 0 but fewer capabilities, such as
     // root in a child user namespace, left this thread with neither a setuid fixup to undo nor
     // CAP_SETGID).
-    if (!set_euid(0) || capset_self(daemon_creds.caps) != 0 || !set_fsuid(0) ||
-        !set_egid(daemon_creds.egid) || !set_fsgid(daemon_creds.fsgid) ||
-        set_groups(daemon_creds.groups) != 0) {
+    if (!set_euid(0) || capset_self(daemon_.caps) != 0 || !set_fsuid(0) ||
+        !set_egid(daemon_.egid) || !set_fsgid(daemon_.fsgid) || set_groups(daemon_.groups) != 0) {
         spdlog::critical("cannot restore the daemon's credentials on a worker thread: aborting");
         std::abort();
     }
+    in_scope = false;
 }
 
 } // namespace procfsd

@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -50,28 +49,20 @@ ControlServer::ControlServer(Handler handler) : handler_(std::move(handler))
 {
     spare_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
-    wakeup_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     struct epoll_event ev{};
     ev.events = EPOLLIN;
-    ev.data.fd = wakeup_.get();
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wakeup_.get(), &ev);
+    ev.data.fd = worker_.wakeup_fd();
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, worker_.wakeup_fd(), &ev);
 }
 
 ControlServer::~ControlServer() { stop(); }
 
 void ControlServer::start()
 {
-    thread_ = std::thread([this] { run(); });
+    worker_.start([this] { run(); });
 }
 
-void ControlServer::stop()
-{
-    if (!thread_.joinable())
-        return;
-    uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(wakeup_.get(), &one, sizeof one);
-    thread_.join();
-}
+void ControlServer::stop() { worker_.stop(); }
 
 namespace {
 
@@ -134,8 +125,8 @@ void ControlServer::run()
         int n = ::epoll_wait(epoll_.get(), &ev, 1, -1);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0 || ev.data.fd == wakeup_.get())
-            return;
+        if (n <= 0 || ev.data.fd == worker_.wakeup_fd())
+            return; // stopping
         // Not under mu_: a command may mount or unmount, which (un)listens.
         serve_client(ev.data.fd);
     }

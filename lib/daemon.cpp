@@ -15,15 +15,12 @@
 namespace procfsd {
 
 Daemon::Daemon()
-    : watcher_(stats_),
-      registry_(stats_, [this](TrackedTask& t) { return watcher_.watch(t); },
-                [this](TrackedTask& t) { watcher_.unwatch(t); }),
+    : tracker_(stats_),
       handles_([] { return descriptor_budget().handles; }),
       control_([this](const std::string& command) { return handle_command(command); })
 {
     ended_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     raise_descriptor_limit();
-    watcher_.attach(registry_);
 }
 
 Daemon::~Daemon() { stop(); }
@@ -33,12 +30,12 @@ sys::Failure Daemon::add_mount(const std::string& mountpoint, const MountOptions
 {
     std::lock_guard lock(mu_);
     if (mounts_.count(mountpoint)) {
-        sys::Failure f{EBUSY, fmt::format("mount {}: EBUSY (this daemon serves it already)", mountpoint)};
+        sys::Failure f{-EBUSY, fmt::format("mount {}: EBUSY (this daemon serves it already)", mountpoint)};
         spdlog::error("{}", f.reason);
         return f;
     }
     auto mount = std::make_shared<Mount>(mountpoint, options,
-                                         Mount::Shared{registry_, stats_, handles_, watcher_.reports_reap(),
+                                         Mount::Shared{identity_, tracker_, stats_, handles_, tracker_.reports_reap(),
                                                        ended_.get(), &polls_});
     if (auto f = mount->mount(nullptr, -1, over_existing))
         return f;
@@ -55,7 +52,7 @@ void Daemon::start()
     if (started_)
         return;
     started_ = true;
-    watcher_.start();
+    tracker_.start();
     polls_.start();
     control_.start();
     for (auto& [path, mount] : mounts_)
@@ -95,7 +92,7 @@ void Daemon::stop()
     for (auto& [path, mount] : mounts)
         mount->stop(abort_after);
     control_.stop();
-    watcher_.stop();
+    tracker_.stop();
     polls_.stop();
 }
 
@@ -162,7 +159,7 @@ sys::Failure Daemon::listen_control(const std::string& name)
                                 *pid)
                   : "another daemon has that name";
     }
-    sys::Failure f{-rv, fmt::format("control socket @{}: {} ({})", socket, sys::errno_name(rv), why)};
+    sys::Failure f{rv, fmt::format("control socket @{}: {} ({})", socket, sys::errno_name(rv), why)};
     spdlog::error("{}", f.reason);
     return f;
 }
@@ -260,7 +257,7 @@ DaemonMetrics Daemon::metrics() const
             m.mounts.push_back(std::move(mm));
         }
     }
-    auto counts = registry_.counts();
+    auto counts = tracker_.counts();
     m.daemon_pid = ::getpid();
     m.tracked_processes = counts.tasks;
     m.listed_inodes = counts.entries;

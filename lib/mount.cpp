@@ -19,6 +19,7 @@
 #include <future>
 #include <vector>
 
+#include "fuse/open_file.hpp"
 #include "fuse/operations.hpp"
 #include "procfsd/control_server.hpp"
 #include "procfsd/mountinfo.hpp"
@@ -38,44 +39,12 @@ std::string serving_daemon(dev_t device)
 } // namespace
 
 Mount::Mount(std::string mountpoint, MountOptions options, Shared shared)
-    : mountpoint_(std::move(mountpoint)), options_(std::move(options)), shared_(shared)
+    : mountpoint_(std::move(mountpoint)), options_(std::move(options)), shared_(shared),
+      tree_(shared.tree ? *shared.tree : kernel_tree())
 {
 }
 
-uint64_t Mount::add_handle(std::shared_ptr<void> object, HandleQuota::Charge charge)
-{
-    std::lock_guard lock(handles_mu_);
-    uint64_t id = next_handle_++;
-    handles_.emplace(id, Handle{std::move(charge), std::move(object)});
-    return id;
-}
-
-std::shared_ptr<void> Mount::handle(uint64_t id) const
-{
-    std::lock_guard lock(handles_mu_);
-    auto it = handles_.find(id);
-    return it == handles_.end() ? nullptr : it->second.object;
-}
-
-void Mount::remove_handle(uint64_t id)
-{
-    Handle dropped; // destroyed outside the lock (closes a descriptor, then gives back its charge)
-    {
-        std::lock_guard lock(handles_mu_);
-        auto it = handles_.find(id);
-        if (it == handles_.end())
-            return;
-        dropped = std::move(it->second);
-        handles_.erase(it);
-    }
-}
-
-Mount::~Mount()
-{
-    stop();
-    if (session_)
-        fuse_session_destroy(session_);
-}
+Mount::~Mount() { stop(); }
 
 sys::Failure Mount::check_mountpoint(bool over_existing) const
 {
@@ -108,7 +77,7 @@ sys::Failure Mount::check_mountpoint(bool over_existing) const
 
 sys::Failure Mount::fail(int err, const std::string& why) const
 {
-    sys::Failure f{err, fmt::format("mount {}: {} ({})", mountpoint_, sys::errno_name(err), why)};
+    sys::Failure f{-err, fmt::format("mount {}: {} ({})", mountpoint_, sys::errno_name(err), why)};
     spdlog::error("{}", f.reason);
     return f;
 }
@@ -124,7 +93,7 @@ sys::Failure Mount::mount(const fuse_custom_io* io, int fd, bool over_existing)
                    ? open_private_procfs(options_)
                    : sys::openat(AT_FDCWD, options_.source.c_str(), O_PATH | O_DIRECTORY);
     if (!src.ok())
-        return fail(src.error, private_instance ? "cannot make its procfs instance"
+        return fail(-src.error, private_instance ? "cannot make its procfs instance"
                                                 : "cannot open source=" + options_.source);
     source_ = std::move(src.value);
     // The source is served to every user (allow_other): only a procfs may be.
@@ -139,7 +108,7 @@ sys::Failure Mount::mount(const fuse_custom_io* io, int fd, bool over_existing)
         unfiltered.subset_pid = options_.subset_pid;
         auto all = open_private_procfs(unfiltered);
         if (!all.ok())
-            return fail(all.error, "cannot make its procfs instance");
+            return fail(-all.error, "cannot make its procfs instance");
         unfiltered_source_ = std::move(all.value);
     }
 
@@ -166,24 +135,22 @@ sys::Failure Mount::mount(const fuse_custom_io* io, int fd, bool over_existing)
             fuse_opts += "," + f;
     std::vector<const char*> argv{"procfsd", "-o", fuse_opts.c_str()};
     fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), const_cast<char**>(argv.data()));
-    session_ = fuse_session_new(&args, &procfs_operations(), sizeof(fuse_lowlevel_ops), this);
+    session_.reset(fuse_session_new(&args, &procfs_operations(), sizeof(fuse_lowlevel_ops), this));
     // fuse_session_new may have copied the argument vector to add to it: that copy is ours.
     fuse_opt_free_args(&args);
     if (!session_)
         return fail(EINVAL, "libfuse refused the session options " + fuse_opts);
     if (io) {
-        if (fuse_session_custom_io(session_, io, fd) != 0) {
-            fuse_session_destroy(session_);
-            session_ = nullptr;
+        if (fuse_session_custom_io(session_.get(), io, fd) != 0) {
+            session_.reset();
             return fail(EINVAL, "libfuse refused the transport");
         }
         std::lock_guard lock(notify_mu_);
         connected_ = true;
         return {};
     }
-    if (fuse_session_mount(session_, mountpoint_.c_str()) != 0) {
-        fuse_session_destroy(session_);
-        session_ = nullptr;
+    if (fuse_session_mount(session_.get(), mountpoint_.c_str()) != 0) {
+        session_.reset();
         return fail(EIO, "the kernel refused the FUSE mount (libfuse said why above)");
     }
     // Not stat(): the kernel would send a request that nobody serves yet (INIT comes first).
@@ -203,7 +170,7 @@ void Mount::start()
         fuse_loop_config* cfg = fuse_loop_cfg_create();
         fuse_loop_cfg_set_max_threads(cfg, 16);
         fuse_loop_cfg_set_clone_fd(cfg, 0);
-        int rv = fuse_session_loop_mt(session_, cfg);
+        int rv = fuse_session_loop_mt(session_.get(), cfg);
         fuse_loop_cfg_destroy(cfg);
         if (rv != 0)
             spdlog::debug("request loop of {} ended with {}", mountpoint_, rv);
@@ -255,20 +222,18 @@ void Mount::stop(std::chrono::steady_clock::time_point abort_after)
     }
     // The connection is dead now (the loop ends only then), so this no longer unmounts
     // anything: it closes /dev/fuse and frees what fuse_session_mount() allocated.
-    fuse_session_unmount(session_);
+    fuse_session_unmount(session_.get());
     release_all_nodes();
     spdlog::info("unmounted {}", mountpoint_);
 }
 
 void Mount::release_all_nodes()
 {
-    {
-        // No RELEASE comes for files still open when the connection died.
-        std::lock_guard lock(handles_mu_);
-        handles_.clear();
-    }
+    // No RELEASE comes for files still open when the connection died.
+    files_.clear();
+    dirs_.clear();
     // At unmount the kernel's lookup counts drop to zero without FORGETs.
-    shared_.registry.remove_mount(key());
+    shared_.tracker.remove_mount(weak_from_this());
     nodes_.clear();
 }
 
@@ -277,7 +242,7 @@ int Mount::notify_inval_entry(fuse_ino_t parent, const std::string& name)
     std::lock_guard lock(notify_mu_);
     if (!connected_ || !session_)
         return -ENOTCONN;
-    return fuse_lowlevel_notify_inval_entry(session_, parent, name.data(), name.size());
+    return fuse_lowlevel_notify_inval_entry(session_.get(), parent, name.data(), name.size());
 }
 
 int Mount::notify_poll(fuse_pollhandle* handle)
@@ -286,42 +251,6 @@ int Mount::notify_poll(fuse_pollhandle* handle)
     if (!connected_ || !session_)
         return -ENOTCONN;
     return fuse_lowlevel_notify_poll(handle);
-}
-
-double Mount::entry_timeout(const Node& node) const noexcept
-{
-    if (node.restricted || node.lifetime == Lifetime::volatile_)
-        return 0;
-    switch (node.kind) {
-    case NodeKind::root:
-    case NodeKind::self_link:
-    case NodeKind::thread_self:
-        return options_.entry_timeout;
-    case NodeKind::proc_entry:
-        return options_.attr_timeout;
-    case NodeKind::pid_dir:
-    case NodeKind::task_dir:
-    case NodeKind::tid_dir:
-    case NodeKind::pid_entry:
-        break;
-    }
-    // Pid entries: until the reap invalidates them, when answers are the same for everyone and
-    // the kernel reports reaping (else a zombie would stay cached).
-    // An untracked process (no pidfd to spare) is never cached: nothing would invalidate it.
-    if (!options_.caller_independent() || !node.task)
-        return 0;
-    if (!shared_.reap_reported && node.task->exited)
-        return 0;
-    return node.lifetime == Lifetime::process ? options_.entry_timeout : options_.attr_timeout;
-}
-
-double Mount::attr_timeout(const Node& node) const noexcept
-{
-    if (node.restricted || node.lifetime == Lifetime::volatile_)
-        return 0;
-    if (is_pid_node(node.kind) && (!node.task || !options_.caller_independent()))
-        return 0;
-    return options_.attr_timeout;
 }
 
 } // namespace procfsd

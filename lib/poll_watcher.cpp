@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -30,40 +29,19 @@ void PollState::detach()
         watcher->forget(id);
     watcher = nullptr;
     fd = -1;
-    if (handle)
-        fuse_pollhandle_destroy(std::exchange(handle, nullptr));
+    handle.reset();
 }
 
-PollWatcher::PollWatcher()
-{
-    wakeup_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!wakeup_)
-        throw std::runtime_error(fmt::format("poll watcher eventfd: {}", sys::errno_name(errno)));
-}
+PollWatcher::PollWatcher() = default;
 
-PollWatcher::~PollWatcher()
-{
-    stop();
-}
+PollWatcher::~PollWatcher() { stop(); }
 
 void PollWatcher::start()
 {
-    thread_ = std::thread([this] { run(); });
+    worker_.start([this] { run(); });
 }
 
-void PollWatcher::stop()
-{
-    stopping_ = true;
-    wake();
-    if (thread_.joinable())
-        thread_.join();
-}
-
-void PollWatcher::wake()
-{
-    uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(wakeup_.get(), &one, sizeof one);
-}
+void PollWatcher::stop() { worker_.stop(); }
 
 size_t PollWatcher::armed_budget()
 {
@@ -100,7 +78,7 @@ int PollWatcher::arm(const std::shared_ptr<PollState>& state, uint32_t events)
         }
         armed.events = static_cast<short>(events);
     }
-    wake();
+    worker_.wake();
     return 0;
 }
 
@@ -115,17 +93,17 @@ void PollWatcher::forget(uint64_t id)
         retired_.push_back(std::move(it->second.fd));
         armed_.erase(it);
     }
-    wake();
+    worker_.wake();
 }
 
 void PollWatcher::run()
 {
     std::vector<struct pollfd> fds;
     std::vector<uint64_t> ids;
-    while (!stopping_) {
+    while (!worker_.stopping()) {
         fds.clear();
         ids.clear();
-        fds.push_back({wakeup_.get(), POLLIN, 0});
+        fds.push_back({worker_.wakeup_fd(), POLLIN, 0});
         {
             std::lock_guard lock(mu_);
             retired_.clear(); // not being polled now
@@ -145,10 +123,8 @@ void PollWatcher::run()
             }
             continue;
         }
-        if (fds[0].revents) {
-            uint64_t count;
-            [[maybe_unused]] auto r = ::read(wakeup_.get(), &count, sizeof count);
-        }
+        if (fds[0].revents)
+            worker_.drain();
         for (size_t i = 1; i < fds.size(); ++i) {
             if (!fds[i].revents)
                 continue;
@@ -166,17 +142,16 @@ void PollWatcher::run()
             }
             if (!state)
                 continue;
-            fuse_pollhandle* handle = nullptr;
+            PollHandle handle;
             {
                 std::lock_guard lock(state->mu);
                 state->pending |= static_cast<uint16_t>(fds[i].revents);
-                handle = std::exchange(state->handle, nullptr);
+                handle = std::move(state->handle);
             }
             if (!handle)
                 continue;
             if (auto mount = state->mount.lock())
-                mount->notify_poll(handle);
-            fuse_pollhandle_destroy(handle);
+                mount->notify_poll(handle.get());
         }
     }
 }

@@ -13,10 +13,10 @@ sys::Result<UniqueFd> open_private_procfs(const MountOptions& options)
 {
     UniqueFd context(::fsopen("proc", FSOPEN_CLOEXEC));
     if (!context)
-        return {UniqueFd{}, errno};
+        return {UniqueFd{}, -errno};
     auto set = [&](const char* key, const std::string& value) {
         if (::fsconfig(context.get(), FSCONFIG_SET_STRING, key, value.c_str(), 0) != 0) {
-            int err = errno;
+            int err = -errno;
             spdlog::error("procfs option {}={}: {}", key, value, sys::errno_name(err));
             return err;
         }
@@ -32,11 +32,11 @@ sys::Result<UniqueFd> open_private_procfs(const MountOptions& options)
         if (int err = set("subset", "pid"))
             return {UniqueFd{}, err};
     if (::fsconfig(context.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
-        return {UniqueFd{}, errno};
+        return {UniqueFd{}, -errno};
     int mnt = ::fsmount(context.get(), FSMOUNT_CLOEXEC,
                         MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
     if (mnt < 0)
-        return {UniqueFd{}, errno};
+        return {UniqueFd{}, -errno};
     return {UniqueFd{mnt}, 0};
 }
 

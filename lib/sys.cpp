@@ -23,7 +23,7 @@ Result<UniqueFd> openat(int dirfd, const char* path, int flags, mode_t mode) noe
 {
     int fd = ::openat(dirfd, path, flags | O_CLOEXEC, mode);
     if (fd < 0)
-        return {UniqueFd{}, errno};
+        return {UniqueFd{}, -errno};
     return {UniqueFd{fd}, 0};
 }
 
@@ -33,13 +33,13 @@ Result<std::string> readlinkat(int dirfd, const char* path)
     for (;;) {
         ssize_t n = ::readlinkat(dirfd, path, buf.data(), buf.size());
         if (n < 0)
-            return {{}, errno};
+            return {{}, -errno};
         if (static_cast<size_t>(n) < buf.size()) {
             buf.resize(static_cast<size_t>(n));
             return {std::move(buf), 0};
         }
         if (buf.size() >= 64 * 1024)
-            return {{}, ENAMETOOLONG};
+            return {{}, -ENAMETOOLONG};
         buf.resize(buf.size() * 2);
     }
 }
@@ -79,13 +79,13 @@ Result<std::string> read_to_end(int fd, size_t limit)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return {{}, errno};
+            return {{}, -errno};
         }
         if (n == 0)
             return {std::move(out), 0};
         // Never a silent truncation: a caller that reads a file whole means all of it.
         if (out.size() + static_cast<size_t>(n) > limit)
-            return {{}, EFBIG};
+            return {{}, -EFBIG};
         out.append(chunk, static_cast<size_t>(n));
     }
 }
@@ -94,7 +94,7 @@ Result<UniqueFd> pidfd_open(pid_t pid, unsigned flags) noexcept
 {
     long fd = ::syscall(SYS_pidfd_open, pid, flags);
     if (fd < 0)
-        return {UniqueFd{}, errno};
+        return {UniqueFd{}, -errno};
     return {UniqueFd{static_cast<int>(fd)}, 0};
 }
 

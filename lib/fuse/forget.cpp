@@ -8,7 +8,7 @@ void forget_node(Mount& mount, fuse_ino_t ino, uint64_t nlookup)
 {
     auto dropped = mount.nodes().forget(ino, nlookup);
     if (dropped && dropped->task && is_listed_directory(dropped->kind))
-        mount.registry().remove_entry(dropped->task, mount.key(), dropped->ino);
+        mount.tracker().remove_entry(dropped->task, mount.weak_from_this(), dropped->ino);
 }
 
 namespace fuse_op {

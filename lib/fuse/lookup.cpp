@@ -4,15 +4,15 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstring>
 #include <string_view>
 
+#include "fuse/attributes.hpp"
 #include "fuse/lookup.hpp"
 #include "fuse/operations.hpp"
-#include "fuse/judged_by_daemon.hpp"
-#include "fuse/request.hpp"
+#include "fuse/serve.hpp"
+#include "fuse/source.hpp"
+#include "procfsd/entry.hpp"
 #include "procfsd/pid_name.hpp"
-#include "procfsd/proc_files.hpp"
 #include "procfsd/sys.hpp"
 
 namespace procfsd::fuse_op {
@@ -22,51 +22,44 @@ namespace {
 // What a name in a directory is, before any node exists for it.
 struct ChildSpec {
     NodeKind kind = NodeKind::proc_entry;
-    const PidEntry* entry = nullptr;
+    const Entry* entry = nullptr;
+    bool entry_itself = false;
     Lifetime lifetime = Lifetime::short_;
     pid_t track_tid = 0; // a pid or tid directory: the task to track
 };
 
-// Per parent kind, what a child name means; ENOENT for names that cannot exist there.
+ChildSpec row(const Entry& e) { return {e.kind, &e, true, e.lifetime, 0}; }
+
+// Per parent kind, what a child name means (the mount's tables say, as the kernel's
+// proc_root_lookup and proc_pident_lookup do); ENOENT for names that cannot exist there.
 int classify(const Mount& mount, const Node& dir, std::string_view name, ChildSpec& out)
 {
+    const Tree& tree = mount.tree();
     switch (dir.kind) {
     case NodeKind::root:
         if (auto pid = parse_pid_name(name)) {
-            out = {NodeKind::pid_dir, nullptr, Lifetime::process, *pid};
+            out = {NodeKind::pid_dir, nullptr, false, Lifetime::process, *pid};
             return 0;
         }
-        if (name == "self") {
-            out = {NodeKind::self_link, nullptr, Lifetime::process, 0};
-            return 0;
-        }
-        if (name == "thread-self") {
-            out = {NodeKind::thread_self, nullptr, Lifetime::process, 0};
-            return 0;
-        }
+        out = row(tree.root.find(name));
         // subset=pid: everything that is not a process is hidden (the kernel's proc_lookup).
-        if (mount.options().subset_pid)
+        if (mount.options().subset_pid && out.kind == NodeKind::proc_entry)
             return -ENOENT;
-        out = {NodeKind::proc_entry, nullptr, Lifetime::short_, 0};
         return 0;
     case NodeKind::pid_dir:
-    case NodeKind::tid_dir: {
-        const PidEntry& e = find_pid_entry(name);
+    case NodeKind::tid_dir:
         // task/ exists only in a thread group's directory; the source decides that too.
-        out = {e.kind, &e, Lifetime::process, 0};
+        out = row((dir.kind == NodeKind::pid_dir ? tree.pid : tree.tid).find(name));
         return 0;
-    }
     case NodeKind::task_dir:
         if (auto tid = parse_pid_name(name)) {
-            out = {NodeKind::tid_dir, nullptr, Lifetime::process, *tid};
+            out = {NodeKind::tid_dir, nullptr, false, Lifetime::process, *tid};
             return 0;
         }
         return -ENOENT;
     case NodeKind::pid_entry:
-        out = {NodeKind::pid_entry, dir.entry, dir.entry ? dir.entry->children : Lifetime::short_, 0};
-        return 0;
     case NodeKind::proc_entry:
-        out = {NodeKind::proc_entry, nullptr, Lifetime::short_, 0};
+        out = {dir.kind, dir.entry, false, dir.entry ? dir.entry->children : Lifetime::short_, 0};
         return 0;
     case NodeKind::self_link:
     case NodeKind::thread_self:
@@ -83,7 +76,7 @@ mode_t current_mode(const Request& r, const Node& dir)
     if (dir.kind != NodeKind::proc_entry && dir.kind != NodeKind::pid_entry)
         return dir.mode;
     struct stat st{};
-    if (sys::fstatat(r.mount.source_fd(), dir.path.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
+    if (source::stat_as_daemon(r, dir, &st) < 0)
         return 0; // gone or unreachable: search it as the caller
     return st.st_mode;
 }
@@ -99,11 +92,34 @@ int visible_before_tracking(const Request& r, pid_t tid, const std::string& path
         return 0;
     if (pid_t tgid = r.caller.tgid(); tgid > 0 && ::syscall(SYS_tgkill, tgid, tid, 0) == 0)
         return 0; // one of the caller's own threads
-    CredentialScope creds(r.caller, 0);
-    if (int rv = creds.status(); rv < 0)
-        return rv;
+    Node probe;
+    probe.path = path;
+    Plan plan;
+    plan.as_caller = true;
     struct stat st{};
-    return sys::fstatat(r.mount.source_fd(), path.c_str(), &st, AT_SYMLINK_NOFOLLOW);
+    return source::stat(r, plan, probe, &st);
+}
+
+// The task a pid or tid directory tracks; null, and zero timeouts, when the daemon is out of
+// pidfds: such processes are served untracked and uncached rather than refused.
+int track(const Request& r, ChildSpec& spec, std::shared_ptr<TrackedTask>& task)
+{
+    auto tracked = r.mount.tracker().track(spec.track_tid);
+    if (tracked.ok()) {
+        task = tracked.value;
+        return 0;
+    }
+    if (tracked.error == -EMFILE || tracked.error == -ENFILE) {
+        static std::atomic<bool> warned{false};
+        if (!warned.exchange(true))
+            spdlog::warn("track pid {} for {}: {}: serving such processes uncached", spec.track_tid,
+                         r.mount.mountpoint(), sys::errno_name(tracked.error));
+        spec.track_tid = 0;
+        task = nullptr;
+        return 0;
+    }
+    // A pid that is not a process is simply not there.
+    return tracked.error == -ESRCH ? -ENOENT : tracked.error;
 }
 
 } // namespace
@@ -113,7 +129,8 @@ int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::stri
 {
     if (int rv = check_alive(dir); rv < 0)
         return rv;
-    if (int rv = daemon_private_dir_check(r, dir, X_OK); rv < 0)
+    Plan search = decide(r.mount.options(), dir, r.caller, Intent::search);
+    if (int rv = source::check_mode(r, search, dir); rv < 0)
         return rv;
     ChildSpec spec;
     if (int rv = classify(r.mount, dir, n, spec); rv < 0)
@@ -123,54 +140,37 @@ int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::stri
     if (spec.track_tid) {
         if (int rv = visible_before_tracking(r, spec.track_tid, child_path(dir, n)); rv < 0)
             return rv;
-        auto tracked = r.mount.registry().track(spec.track_tid);
-        if (tracked.ok()) {
-            task = tracked.value;
-        } else if (tracked.error == EMFILE || tracked.error == ENFILE) {
-            // Out of descriptors for pidfds: serve the process untracked and uncached (zero
-            // timeouts) rather than fail a lookup the kernel would answer.
-            static std::atomic<bool> warned{false};
-            if (!warned.exchange(true))
-                spdlog::warn("track pid {} for {}: {}: serving such processes uncached",
-                             spec.track_tid, r.mount.mountpoint(), sys::errno_name(tracked.error));
-            spec.track_tid = 0;
-            task = nullptr;
-        } else {
-            // A pid that is not a process is simply not there.
-            return tracked.error == ESRCH ? -ENOENT : -tracked.error;
-        }
+        if (int rv = track(r, spec, task); rv < 0)
+            return rv;
     }
 
     Node proto;
+    proto.name = std::string(n);
     proto.kind = spec.kind;
     proto.path = child_path(dir, n);
     proto.task = task;
     proto.entry = spec.entry;
+    proto.entry_itself = spec.entry_itself;
     proto.lifetime = spec.lifetime;
     proto.restricted = dir.restricted || !(current_mode(r, dir) & S_IXOTH);
 
     struct stat st{};
-    if (int rv = source_attr(r, proto, &st); rv < 0) {
+    if (int rv = attributes(r, proto, &st); rv < 0) {
         spdlog::trace("lookup {} for uid {} tid {}: {}", proto.path, r.caller.fsuid(), r.caller.tid(),
                       sys::errno_name(rv));
         if (spec.track_tid)
-            r.mount.registry().drop_if_unused(task);
+            r.mount.tracker().drop_if_unused(task);
         return rv;
     }
     proto.mode = st.st_mode;
-    // Only as long as the source shows it readable by all: a file chmod'ed by the administrator
-    // is then checked like any other.
-    proto.alike_for_everyone = dir.kind == NodeKind::root && S_ISREG(st.st_mode) &&
-                               readable_by_all(st.st_mode) && read_alike_by_everyone(n);
 
     auto remembered = r.mount.nodes().remember(
         parent, n,
         [&](const Node& existing) {
-            // The mode decides how a node is served (content_is_checked, its children's
+            // The mode decides how a node is served (lib/policy.cpp, its children's
             // `restricted`): a chmod since the node was made makes a new one.
             return existing.task == proto.task && existing.kind == proto.kind &&
-                   existing.mode == proto.mode && existing.restricted == proto.restricted &&
-                   existing.alike_for_everyone == proto.alike_for_everyone;
+                   existing.mode == proto.mode && existing.restricted == proto.restricted;
         },
         [&] {
             auto node = std::make_shared<Node>();
@@ -178,10 +178,10 @@ int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::stri
             node->path = proto.path;
             node->task = proto.task;
             node->entry = proto.entry;
+            node->entry_itself = proto.entry_itself;
             node->lifetime = proto.lifetime;
             node->restricted = proto.restricted;
             node->mode = proto.mode;
-            node->alike_for_everyone = proto.alike_for_everyone;
             return node;
         });
     const Node& node = *remembered.node;
@@ -189,49 +189,42 @@ int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::stri
     // lookup may reuse a node whose creator then found the task reaped and gave up, and its
     // answer must be refused too. Recording is idempotent per (mount, inode).
     if (node.task && is_listed_directory(node.kind)) {
-        if (!r.mount.registry().add_entry(node.task, DirEntryRef{r.mount.weak_from_this(),
-                                                                 r.mount.key(), parent, node.name,
-                                                                 node.ino})) {
+        if (!r.mount.tracker().add_entry(
+                node.task, DirEntryRef{r.mount.weak_from_this(), parent, node.name, node.ino})) {
             // Reaped between the source's answer and now: its flush has run, so this entry
             // would stay cached with nothing to invalidate it. It is gone, as in the kernel.
             forget_node(r.mount, node.ino, 1);
             return -ENOENT;
         }
     } else if (spec.track_tid) {
-        r.mount.registry().drop_if_unused(task);
+        r.mount.tracker().drop_if_unused(task);
     }
 
+    auto times = r.mount.cache_times(node);
     e = fuse_entry_param{};
     e.ino = node.ino;
     e.generation = node.task ? node.task->serial : 0;
     e.attr = st;
-    e.entry_timeout = r.mount.entry_timeout(node);
-    e.attr_timeout = r.mount.attr_timeout(node);
+    e.entry_timeout = times.entry;
+    e.attr_timeout = times.attr;
     return 0;
 }
 
 void lookup(fuse_req_t req, fuse_ino_t parent, const char* name)
 {
-    Request r(req, Op::lookup);
-    auto dir = r.node(parent);
-    if (!dir) {
-        fuse_reply_err(req, ENOENT);
-        return;
-    }
-    std::string_view n(name);
-    if (n.empty() || n == "." || n == ".." || n.find('/') != std::string_view::npos) {
-        fuse_reply_err(req, ENOENT);
-        return;
-    }
-    fuse_entry_param e;
-    if (int rv = lookup_entry(r, parent, *dir, n, e); rv < 0) {
-        fuse_reply_err(req, -rv);
-        return;
-    }
-    if (fuse_reply_entry(req, &e) == -ENOENT) {
-        // The lookup was interrupted: the kernel will not hold this reference.
-        forget_node(r.mount, e.ino, 1);
-    }
+    serve(req, Op::lookup, parent, [name](const Request& r, const Node& dir) {
+        std::string_view n(name);
+        if (n.empty() || n == "." || n == ".." || n.find('/') != std::string_view::npos)
+            return -ENOENT;
+        fuse_entry_param e;
+        if (int rv = lookup_entry(r, dir.ino, dir, n, e); rv < 0)
+            return rv;
+        if (fuse_reply_entry(r.req, &e) == -ENOENT) {
+            // The lookup was interrupted: the kernel will not hold this reference.
+            forget_node(r.mount, e.ino, 1);
+        }
+        return replied;
+    });
 }
 
 } // namespace procfsd::fuse_op

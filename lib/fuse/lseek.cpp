@@ -3,7 +3,7 @@
 
 #include "fuse/open_file.hpp"
 #include "fuse/operations.hpp"
-#include "fuse/request.hpp"
+#include "fuse/serve.hpp"
 
 namespace procfsd::fuse_op {
 
@@ -13,16 +13,15 @@ namespace procfsd::fuse_op {
 // position does not matter, since every read gives its offset.
 void lseek(fuse_req_t req, fuse_ino_t, off_t off, int whence, fuse_file_info* fi)
 {
-    Request r(req, Op::other);
-    auto handle = OpenFile::of_request(req, r.mount, fi);
-    if (!handle)
-        return;
-    off_t pos = ::lseek(handle->fd.get(), off, whence);
-    if (pos < 0) {
-        fuse_reply_err(req, errno);
-        return;
-    }
-    fuse_reply_lseek(req, pos);
+    serve_open<OpenFile>(req, Op::other, fi, [=](const Request& r, OpenFile& file) {
+        if (!file.fd)
+            return -EINVAL; // computed content: no data or holes to seek to, as seq_file says
+        off_t pos = ::lseek(file.fd.get(), off, whence);
+        if (pos < 0)
+            return -errno;
+        fuse_reply_lseek(r.req, pos);
+        return replied;
+    });
 }
 
 } // namespace procfsd::fuse_op

@@ -3,7 +3,7 @@
 
 #include "fuse/open_file.hpp"
 #include "fuse/operations.hpp"
-#include "fuse/request.hpp"
+#include "fuse/serve.hpp"
 #include "procfsd/poll_watcher.hpp"
 
 namespace procfsd::fuse_op {
@@ -36,38 +36,38 @@ std::shared_ptr<PollState> poll_state(Mount& mount, OpenFile& file)
 // change with POLLPRI|POLLERR, sysctl files such as kernel/hostname a change of their value,
 // /proc/pressure/* a PSI trigger's event; files without a poll method are always ready. The
 // source answers now; when the kernel asks to be notified, the watcher waits on the source.
-void poll(fuse_req_t req, fuse_ino_t, fuse_file_info* fi, fuse_pollhandle* handle)
+void poll(fuse_req_t req, fuse_ino_t, fuse_file_info* fi, fuse_pollhandle* ph)
 {
-    Request r(req, Op::other);
-    auto file = OpenFile::of_request(req, r.mount, fi);
-    if (!file) {
-        if (handle)
-            fuse_pollhandle_destroy(handle);
-        return;
-    }
-    // Kernels before FUSE 7.21 send no events: ask for all.
-    uint32_t events = fi->poll_events ? fi->poll_events : POLLIN | POLLOUT | POLLPRI | POLLRDNORM;
-    uint32_t revents = poll_now(file->fd.get(), events);
-    auto state = poll_state(r.mount, *file);
-    fuse_pollhandle* replaced = nullptr;
-    {
-        std::lock_guard lock(state->mu);
-        revents |= std::exchange(state->pending, 0);
-        if (handle && r.mount.polls())
-            replaced = std::exchange(state->handle, handle);
-        else if (handle)
-            replaced = handle; // nobody to notify: the caller polls again on its own timeout
-    }
-    if (replaced)
-        fuse_pollhandle_destroy(replaced);
-    if (handle && r.mount.polls() && r.mount.polls()->arm(state, events) < 0) {
-        // Out of descriptors, or closed: nothing will be notified; the caller's timeout ends it.
-        // Only ours: a concurrent poll of the same file may have armed its own meanwhile.
-        std::lock_guard lock(state->mu);
-        if (state->handle == handle)
-            fuse_pollhandle_destroy(std::exchange(state->handle, nullptr));
-    }
-    fuse_reply_poll(req, revents);
+    PollHandle handle(ph); // destroyed unless the watcher takes it
+    serve_open<OpenFile>(req, Op::other, fi, [&](const Request& r, OpenFile& file) {
+        // Kernels before FUSE 7.21 send no events: ask for all.
+        uint32_t events = fi->poll_events ? fi->poll_events : POLLIN | POLLOUT | POLLPRI | POLLRDNORM;
+        if (!file.fd) { // computed content is always ready
+            fuse_reply_poll(r.req, events & (POLLIN | POLLRDNORM));
+            return replied;
+        }
+        uint32_t revents = poll_now(file.fd.get(), events);
+        auto state = poll_state(r.mount, file);
+        fuse_pollhandle* armed = nullptr;
+        {
+            std::lock_guard lock(state->mu);
+            revents |= std::exchange(state->pending, 0);
+            // With nobody to notify, the caller polls again on its own timeout.
+            if (handle && r.mount.polls()) {
+                armed = handle.get();
+                state->handle = std::move(handle);
+            }
+        }
+        if (armed && r.mount.polls()->arm(state, events) < 0) {
+            // Out of descriptors, or closed: nothing will be notified; the caller's timeout ends
+            // it. Only ours: a concurrent poll of the same file may have armed its own meanwhile.
+            std::lock_guard lock(state->mu);
+            if (state->handle.get() == armed)
+                state->handle.reset();
+        }
+        fuse_reply_poll(r.req, revents);
+        return replied;
+    });
 }
 
 } // namespace procfsd::fuse_op

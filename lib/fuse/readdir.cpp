@@ -1,20 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstddef>
-#include <cstring>
-#include <optional>
 #include <string_view>
 #include <vector>
 
 #include "fuse/lookup.hpp"
 #include "fuse/open_file.hpp"
-#include "fuse/judged_by_daemon.hpp"
 #include "fuse/operations.hpp"
-#include "fuse/request.hpp"
+#include "fuse/serve.hpp"
+#include "fuse/source.hpp"
 #include "procfsd/pid_name.hpp"
-#include "procfsd/sys.hpp"
 
 namespace procfsd::fuse_op {
 
@@ -39,24 +35,41 @@ bool listed_at_root(const Mount& mount, std::string_view name)
     return name == "self" || name == "thread-self" || parse_pid_name(name).has_value();
 }
 
-// Whether the caller may see the process `name` in a listing of the root: the kernel's
-// has_pid_permissions(HIDEPID_INVISIBLE), asked of the source through a stat made with the
-// caller's credentials (`creds`, switched once for a whole batch of entries).
-bool visible_pid(const Request& r, std::string_view name, const CredentialScope& creds)
+// The entries of one source batch that this caller sees: all but those the mount hides from it
+// (subset=pid) and, when the plan judges each process, the processes it may not see: the
+// kernel's has_pid_permissions(HIDEPID_INVISIBLE), from the policy or from a stat of the
+// source made with the caller's credentials (one switch for the whole batch).
+std::vector<const linux_dirent64*> shown(const Request& r, const OpenDir& dir, const char* batch,
+                                         long n)
 {
-    auto pid = parse_pid_name(name);
-    if (!pid || *pid == r.caller.tgid())
-        return true;
-    static const pid_t daemon = ::getpid();
-    if (*pid == daemon)
-        return daemon_pid_listed(r);
-    if (!foreign_pid_listed(r, *pid))
-        return false;
-    if (creds.status() < 0)
-        return false;
-    struct stat st{};
-    std::string path(name);
-    return ::fstatat(r.mount.source_fd(), path.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    bool root = dir.node->kind == NodeKind::root;
+    std::vector<const linux_dirent64*> out;
+    std::vector<size_t> ask; // indices in `out` the source must judge
+    std::vector<std::string_view> names;
+    for (long pos = 0; pos < n;) {
+        auto* d = reinterpret_cast<const linux_dirent64*>(batch + pos);
+        pos += d->d_reclen;
+        std::string_view name(d->name());
+        if (root && !listed_at_root(r.mount, name))
+            continue;
+        auto pid = dir.plan.judge_each_pid ? parse_pid_name(name) : std::nullopt;
+        Listed listed = pid ? listed_pid(r.mount.options(), r.caller, *pid) : Listed::yes;
+        if (listed == Listed::no)
+            continue;
+        if (listed == Listed::ask_source) {
+            ask.push_back(out.size());
+            names.push_back(name);
+        }
+        out.push_back(d);
+    }
+    if (!names.empty()) {
+        auto visible = source::visible_to_caller(r, names);
+        for (size_t i = ask.size(); i-- > 0;)
+            if (!visible[i])
+                out[ask[i]] = nullptr;
+    }
+    std::erase(out, nullptr);
+    return out;
 }
 
 // Listings mirror the source's getdents at the source's own offsets: the kernel's order
@@ -66,51 +79,27 @@ bool visible_pid(const Request& r, std::string_view name, const CredentialScope&
 // lookups, so that `ps` and `top` find them cached instead of asking for each in turn; like the
 // kernel's proc_pid_readdir, which instantiates a dentry for every pid it lists. Other entries
 // come without one (node id 0: the kernel looks them up if it needs them).
-void list(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, bool plus)
+int list(const Request& r, OpenDir& dir, size_t size, off_t off, bool plus)
 {
-    Request r(req, plus ? Op::readdirplus : Op::readdir);
-    auto handle = OpenDir::from(r.mount, fi);
-    if (!handle) {
-        fuse_reply_err(req, EBADF);
-        return;
-    }
-    auto& dir = *handle;
     std::lock_guard lock(dir.mu);
-
-    if (int rv = check_alive(*dir.node); rv < 0) {
-        fuse_reply_err(req, -rv);
-        return;
-    }
-    bool is_root = dir.node->kind == NodeKind::root;
-    // At the root of a per-caller mount, the source would drop the caller's own process when
-    // it is not ptraceable by its own credentials (non-dumpable), which the kernel lists
-    // (same_thread_group). So the root is read whole and each pid checked: see visible_pid().
-    bool filter_pids = is_root && !r.mount.options().caller_independent() &&
-                       !r.caller.as_privileged_as_daemon();
-    // (Never inside a credential switch: each lookup makes its own.)
-    bool plus_pids = plus && is_root && r.mount.options().caller_independent() && !dir.checked;
-    MaybeCredentials creds(r.caller, dir.checked && !filter_pids, *dir.node);
-    if (int rv = creds.status(); rv < 0) {
-        fuse_reply_err(req, -rv);
-        return;
-    }
-    // A filtered listing starts from every process there is (Mount::unfiltered_source_fd()),
-    // opened per request: procfs root offsets are keyed by pid, the same in both instances.
+    if (int rv = check_alive(*dir.node); rv < 0)
+        return rv;
+    // A listing that judges each process reads every process there is, as the daemon
+    // (Mount::unfiltered_source_fd()), opened per request: procfs root offsets are keyed by
+    // pid, the same in both instances.
+    Plan reading = dir.plan;
     int from = dir.fd.get();
     UniqueFd unfiltered;
-    if (filter_pids) {
-        auto all = sys::openat(r.mount.unfiltered_source_fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (!all.ok()) {
-            fuse_reply_err(req, all.error);
-            return;
-        }
+    if (dir.plan.judge_each_pid) {
+        reading.as_caller = false;
+        auto all = sys::openat(r.mount.unfiltered_source_fd(), ".", O_RDONLY | O_DIRECTORY);
+        if (!all.ok())
+            return all.error;
         unfiltered = std::move(all.value);
         from = unfiltered.get();
     }
-    if (::lseek(from, off, SEEK_SET) < 0) {
-        fuse_reply_err(req, errno);
-        return;
-    }
+    if (::lseek(from, off, SEEK_SET) < 0)
+        return -errno;
 
     std::vector<char> reply(size);
     size_t used = 0;
@@ -118,35 +107,20 @@ void list(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
     // Ask the source for about as much as fits: a FUSE dirent is a little larger than a
     // linux_dirent64, so a source batch rarely overflows the reply; what does is re-read.
     std::vector<char> batch(std::max<size_t>(size, 1024));
-    for (;;) {
-        long n = ::syscall(SYS_getdents64, from, batch.data(), batch.size());
-        if (n < 0) {
-            if (used == 0) {
-                fuse_reply_err(req, errno);
-                return;
-            }
+    bool full = false;
+    while (!full) {
+        ssize_t n = source::getdents(r, reading, *dir.node, from, batch);
+        if (n < 0 && used == 0)
+            return static_cast<int>(n);
+        if (n <= 0)
             break;
-        }
-        if (n == 0)
-            break;
-        bool full = false;
-        std::optional<CredentialScope> filter_creds;
-        if (filter_pids)
-            filter_creds.emplace(r.caller, 0);
-        for (long pos = 0; pos < n;) {
-            auto* d = reinterpret_cast<linux_dirent64*>(batch.data() + pos);
-            pos += d->d_reclen;
-            std::string_view name(d->name());
-            if (is_root && !listed_at_root(r.mount, name))
-                continue;
-            if (filter_creds && !visible_pid(r, name, *filter_creds))
-                continue;
+        for (const linux_dirent64* d : shown(r, dir, batch.data(), n)) {
             fuse_entry_param e{};
             e.attr.st_ino = d->d_ino;
             e.attr.st_mode = static_cast<mode_t>(d->d_type) << 12;
             size_t room = size - used;
             if (!plus) {
-                size_t len = fuse_add_direntry(req, reply.data() + used, room, d->name(), &e.attr,
+                size_t len = fuse_add_direntry(r.req, reply.data() + used, room, d->name(), &e.attr,
                                                d->d_off);
                 if (len > room) {
                     full = true;
@@ -156,38 +130,39 @@ void list(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
                 continue;
             }
             // Sized before the lookup, which must not be made for an entry that does not fit.
-            if (fuse_add_direntry_plus(req, nullptr, 0, d->name(), nullptr, 0) > room) {
+            if (fuse_add_direntry_plus(r.req, nullptr, 0, d->name(), nullptr, 0) > room) {
                 full = true;
                 break;
             }
-            if (plus_pids && parse_pid_name(name)) {
+            if (dir.plan.pids_with_entries && parse_pid_name(d->name())) {
                 fuse_entry_param found;
                 // A process gone since the source listed it is listed without its entry.
-                if (lookup_entry(r, ino, *dir.node, name, found) == 0) {
+                if (lookup_entry(r, dir.node->ino, *dir.node, d->name(), found) == 0) {
                     e = found;
                     looked_up.push_back(e.ino);
                 }
             }
-            used += fuse_add_direntry_plus(req, reply.data() + used, room, d->name(), &e, d->d_off);
+            used += fuse_add_direntry_plus(r.req, reply.data() + used, room, d->name(), &e, d->d_off);
         }
-        if (full)
-            break;
     }
-    if (fuse_reply_buf(req, reply.data(), used) != 0)
+    if (fuse_reply_buf(r.req, reply.data(), used) != 0)
         for (fuse_ino_t i : looked_up) // interrupted: the kernel takes none of these lookups
             forget_node(r.mount, i, 1);
+    return replied;
 }
 
 } // namespace
 
-void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi)
+void readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi)
 {
-    list(req, ino, size, off, fi, false);
+    serve_open<OpenDir>(req, Op::readdir, fi,
+                        [=](const Request& r, OpenDir& dir) { return list(r, dir, size, off, false); });
 }
 
-void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi)
+void readdirplus(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi)
 {
-    list(req, ino, size, off, fi, true);
+    serve_open<OpenDir>(req, Op::readdirplus, fi,
+                        [=](const Request& r, OpenDir& dir) { return list(r, dir, size, off, true); });
 }
 
 } // namespace procfsd::fuse_op

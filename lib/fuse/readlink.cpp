@@ -2,9 +2,8 @@
 #include <fmt/format.h>
 
 #include "fuse/operations.hpp"
-#include "fuse/judged_by_daemon.hpp"
-#include "fuse/request.hpp"
-#include "procfsd/sys.hpp"
+#include "fuse/serve.hpp"
+#include "fuse/source.hpp"
 
 namespace procfsd::fuse_op {
 
@@ -26,33 +25,26 @@ int caller_link(const Request& r, NodeKind kind, std::string& out)
 
 void readlink(fuse_req_t req, fuse_ino_t ino)
 {
-    Request r(req, Op::readlink);
-    auto node = r.node(ino);
-    if (!node) {
-        fuse_reply_err(req, ENOENT);
-        return;
-    }
-    std::string text;
-    int rv = 0;
-    if (node->kind == NodeKind::self_link || node->kind == NodeKind::thread_self) {
-        rv = caller_link(r, node->kind, text);
-    } else if (rv = daemon_ptrace_check(r, *node); rv < 0) {
-        // The daemon's own links, to a caller that may not ptrace it.
-    } else {
-        // Magic links (exe, cwd, fd/N, ns/*) can only be given as their text through FUSE.
-        MaybeCredentials creds(r.caller, content_is_checked(r.mount, *node), *node);
-        rv = creds.status();
-        if (rv == 0) {
-            auto link = sys::readlinkat(r.mount.source_fd(), node->path.c_str());
-            rv = link.ok() ? check_alive(*node) : -link.error;
+    serve(req, Op::readlink, ino, [](const Request& r, const Node& node) {
+        Plan plan = decide(r.mount.options(), node, r.caller, Intent::readlink);
+        if (plan.refuse < 0)
+            return plan.refuse;
+        std::string text;
+        if (plan.content == Content::caller_link) {
+            if (int rv = caller_link(r, node.kind, text); rv < 0)
+                return rv;
+        } else {
+            // Magic links (exe, cwd, fd/N, ns/*) can only be given as their text through FUSE.
+            auto link = source::readlink(r, plan, node);
+            if (!link.ok())
+                return link.error;
+            if (int rv = check_alive(node); rv < 0)
+                return rv;
             text = std::move(link.value);
         }
-    }
-    if (rv < 0) {
-        fuse_reply_err(req, -rv);
-        return;
-    }
-    fuse_reply_readlink(req, text.c_str());
+        fuse_reply_readlink(r.req, text.c_str());
+        return replied;
+    });
 }
 
 } // namespace procfsd::fuse_op

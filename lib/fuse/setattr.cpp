@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <unistd.h>
 
-#include "fuse/operations.hpp"
+#include "fuse/attributes.hpp"
 #include "fuse/open_file.hpp"
-#include "fuse/request.hpp"
+#include "fuse/operations.hpp"
+#include "fuse/serve.hpp"
+#include "fuse/source.hpp"
 #include "procfsd/sys.hpp"
 
 namespace procfsd::fuse_op {
@@ -12,7 +14,7 @@ namespace {
 
 // Applies one attribute change to the source as the caller, so that the kernel's procfs answers
 // (chmod is always EPERM there, truncation of a writable file is allowed, ...).
-int apply(Request& r, const Node& node, const struct stat* attr, int to_set, fuse_file_info* fi)
+int apply(const Request& r, const Node& node, const struct stat* attr, int to_set, fuse_file_info* fi)
 {
     int src = r.mount.source_fd();
     const char* path = node.path.c_str();
@@ -26,13 +28,13 @@ int apply(Request& r, const Node& node, const struct stat* attr, int to_set, fus
             return -errno;
     }
     if (to_set & FUSE_SET_ATTR_SIZE) {
-        if (auto open = fi ? OpenFile::from(r.mount, fi) : nullptr) {
+        if (auto open = fi ? r.mount.files().get(fi->fh) : nullptr; open && open->fd) {
             if (::ftruncate(open->fd.get(), attr->st_size) != 0)
                 return -errno;
         } else {
             auto file = sys::openat(src, path, O_WRONLY | O_NOFOLLOW);
             if (!file.ok())
-                return -file.error;
+                return file.error;
             if (::ftruncate(file.value.get(), attr->st_size) != 0)
                 return -errno;
         }
@@ -56,31 +58,20 @@ int apply(Request& r, const Node& node, const struct stat* attr, int to_set, fus
 
 void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi)
 {
-    Request r(req, Op::setattr);
-    auto node = r.node(ino);
-    if (!node) {
-        fuse_reply_err(req, ENOENT);
-        return;
-    }
-    if (r.mount.options().read_only) {
-        fuse_reply_err(req, EROFS);
-        return;
-    }
-    int rv = check_alive(*node);
-    if (rv == 0) {
-        MaybeCredentials creds(r.caller, true, *node);
-        rv = creds.status();
-        if (rv == 0)
-            rv = apply(r, *node, attr, to_set, fi);
-    }
-    struct stat st{};
-    if (rv == 0)
-        rv = source_attr(r, *node, &st);
-    if (rv < 0) {
-        fuse_reply_err(req, -rv);
-        return;
-    }
-    fuse_reply_attr(req, &st, r.mount.attr_timeout(*node));
+    serve(req, Op::setattr, ino, [=](const Request& r, const Node& node) {
+        Plan plan = decide(r.mount.options(), node, r.caller, Intent::change);
+        if (plan.refuse < 0)
+            return plan.refuse;
+        if (int rv = check_alive(node); rv < 0)
+            return rv;
+        if (int rv = source::run(r, plan, node, [&] { return apply(r, node, attr, to_set, fi); }); rv < 0)
+            return rv;
+        struct stat st{};
+        if (int rv = attributes(r, node, &st); rv < 0)
+            return rv;
+        fuse_reply_attr(r.req, &st, r.mount.cache_times(node).attr);
+        return replied;
+    });
 }
 
 } // namespace procfsd::fuse_op

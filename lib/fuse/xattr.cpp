@@ -7,7 +7,8 @@
 #include <vector>
 
 #include "fuse/operations.hpp"
-#include "fuse/request.hpp"
+#include "fuse/serve.hpp"
+#include "fuse/source.hpp"
 
 namespace procfsd::fuse_op {
 
@@ -18,72 +19,73 @@ std::string source_path(const Request& r, const Node& node)
     return fmt::format("/proc/self/fd/{}/{}", r.mount.source_fd(), node.path);
 }
 
-// Replies the value (size > 0) or its length (size == 0), as getxattr and listxattr want.
-void reply_sized(fuse_req_t req, ssize_t n, size_t size, const std::vector<char>& buf)
+// Runs `call` on the node's source path as the caller: -errno, or what it returned.
+template <typename Call>
+ssize_t as_caller(const Request& r, const Node& node, Intent intent, Call&& call)
 {
-    if (n < 0)
-        fuse_reply_err(req, static_cast<int>(-n));
-    else if (size == 0)
-        fuse_reply_xattr(req, static_cast<size_t>(n));
-    else
-        fuse_reply_buf(req, buf.data(), static_cast<size_t>(n));
+    Plan plan = decide(r.mount.options(), node, r.caller, intent);
+    if (plan.refuse < 0)
+        return plan.refuse;
+    ssize_t n = 0;
+    int rv = source::run(r, plan, node, [&] {
+        n = call(source_path(r, node).c_str());
+        return n < 0 ? -errno : 0;
+    });
+    return rv < 0 ? rv : n;
 }
 
-template <typename Fn>
-void with_node(fuse_req_t req, fuse_ino_t ino, bool writes, Fn&& fn)
+// Replies the value (size > 0) or its length (size == 0), as getxattr and listxattr want.
+int reply_sized(const Request& r, ssize_t n, size_t size, const std::vector<char>& buf)
 {
-    Request r(req, Op::other);
-    auto node = r.node(ino);
-    if (!node) {
-        fuse_reply_err(req, ENOENT);
-        return;
-    }
-    if (writes && r.mount.options().read_only) {
-        fuse_reply_err(req, EROFS);
-        return;
-    }
-    MaybeCredentials creds(r.caller, true, *node);
-    if (int rv = creds.status(); rv < 0) {
-        fuse_reply_err(req, -rv);
-        return;
-    }
-    fn(r, *node);
+    if (n < 0)
+        return static_cast<int>(n);
+    if (size == 0)
+        fuse_reply_xattr(r.req, static_cast<size_t>(n));
+    else
+        fuse_reply_buf(r.req, buf.data(), static_cast<size_t>(n));
+    return replied;
 }
 
 } // namespace
 
 void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size)
 {
-    with_node(req, ino, false, [&](const Request& r, const Node& node) {
+    serve(req, Op::other, ino, [=](const Request& r, const Node& node) {
         std::vector<char> buf(std::min<size_t>(size, XATTR_SIZE_MAX));
-        ssize_t n = ::lgetxattr(source_path(r, node).c_str(), name, buf.data(), buf.size());
-        reply_sized(req, n < 0 ? -errno : n, size, buf);
+        ssize_t n = as_caller(r, node, Intent::inspect, [&](const char* path) {
+            return ::lgetxattr(path, name, buf.data(), buf.size());
+        });
+        return reply_sized(r, n, size, buf);
     });
 }
 
 void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-    with_node(req, ino, false, [&](const Request& r, const Node& node) {
+    serve(req, Op::other, ino, [=](const Request& r, const Node& node) {
         std::vector<char> buf(std::min<size_t>(size, XATTR_LIST_MAX));
-        ssize_t n = ::llistxattr(source_path(r, node).c_str(), buf.data(), buf.size());
-        reply_sized(req, n < 0 ? -errno : n, size, buf);
+        ssize_t n = as_caller(r, node, Intent::inspect, [&](const char* path) {
+            return ::llistxattr(path, buf.data(), buf.size());
+        });
+        return reply_sized(r, n, size, buf);
     });
 }
 
 void setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
               int flags)
 {
-    with_node(req, ino, true, [&](const Request& r, const Node& node) {
-        int rv = ::lsetxattr(source_path(r, node).c_str(), name, value, size, flags);
-        fuse_reply_err(req, rv == 0 ? 0 : errno);
+    serve(req, Op::other, ino, [=](const Request& r, const Node& node) {
+        return static_cast<int>(as_caller(r, node, Intent::change, [&](const char* path) {
+            return static_cast<ssize_t>(::lsetxattr(path, name, value, size, flags));
+        }));
     });
 }
 
 void removexattr(fuse_req_t req, fuse_ino_t ino, const char* name)
 {
-    with_node(req, ino, true, [&](const Request& r, const Node& node) {
-        int rv = ::lremovexattr(source_path(r, node).c_str(), name);
-        fuse_reply_err(req, rv == 0 ? 0 : errno);
+    serve(req, Op::other, ino, [=](const Request& r, const Node& node) {
+        return static_cast<int>(as_caller(r, node, Intent::change, [&](const char* path) {
+            return static_cast<ssize_t>(::lremovexattr(path, name));
+        }));
     });
 }
 

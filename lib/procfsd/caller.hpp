@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
+#include <linux/capability.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -9,6 +10,22 @@
 
 namespace procfsd {
 
+// The daemon's own process and credentials, captured once at start-up before any thread
+// exists (DaemonIdentity::capture()): worker threads take them back after each caller's
+// (CredentialScope), callers are compared with them, and the daemon's own process is judged by
+// them (lib/policy.cpp). Owned by the Daemon; tests make their own.
+struct DaemonIdentity {
+    pid_t pid = 0;
+    std::vector<gid_t> groups;
+    gid_t fsgid = 0;
+    gid_t egid = 0;
+    __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3]{};
+    uint64_t effective = 0; // effective capabilities
+    ino_t user_ns = 0;      // its user namespace's inode number
+
+    static DaemonIdentity capture();
+};
+
 // Who sent a FUSE request: what the request header carries (fsuid, fsgid, thread id in the
 // mount's pid namespace) plus what it does not carry and the kernel would use: the thread group
 // (tgkill() for a group leader, else /proc/<tid>/status), supplementary groups (status) and
@@ -16,7 +33,24 @@ namespace procfsd {
 // needs none of them costs nothing.
 class Caller {
 public:
-    Caller(uid_t fsuid, gid_t fsgid, pid_t tid) : fsuid_(fsuid), fsgid_(fsgid), tid_(tid) {}
+    Caller(uid_t fsuid, gid_t fsgid, pid_t tid, const DaemonIdentity& daemon)
+        : fsuid_(fsuid), fsgid_(fsgid), tid_(tid), daemon_(&daemon)
+    {
+    }
+
+    // What a caller is, told instead of read (the unit tests of lib/policy.cpp).
+    struct Known {
+        pid_t tgid = 0;
+        std::vector<gid_t> groups;
+        uint64_t capabilities = 0; // effective, in its own user namespace
+        ino_t user_ns = 0;
+        // The user namespace of another process (null: none known).
+        ino_t (*user_ns_of)(pid_t) = nullptr;
+    };
+    static Caller known(uid_t fsuid, gid_t fsgid, pid_t tid, const DaemonIdentity& daemon,
+                        Known facts);
+
+    [[nodiscard]] const DaemonIdentity& daemon() const noexcept { return *daemon_; }
 
     [[nodiscard]] uid_t fsuid() const noexcept { return fsuid_; }
     [[nodiscard]] gid_t fsgid() const noexcept { return fsgid_; }
@@ -33,6 +67,9 @@ public:
     [[nodiscard]] bool in_daemon_user_ns() const;
     // Its user namespace's inode number; 0 when unknown (gone, or not in our pid namespace).
     [[nodiscard]] ino_t user_ns() const;
+    // Whether process `pid` lives in the caller's user namespace (asked now: a process may
+    // change its user namespace at any time).
+    [[nodiscard]] bool shares_user_ns_with(pid_t pid) const;
     // Effective capabilities as they count against processes of the daemon's user namespace:
     // none for a caller in another user namespace, whose capabilities are relative to its own.
     [[nodiscard]] uint64_t capabilities() const;
@@ -61,6 +98,8 @@ private:
     uid_t fsuid_;
     gid_t fsgid_;
     pid_t tid_;
+    const DaemonIdentity* daemon_;
+    ino_t (*user_ns_of_)(pid_t) = nullptr; // null: user_namespace_of()
     mutable bool loaded_ = false;
     mutable pid_t tgid_ = 0;
     mutable std::vector<gid_t> groups_;
@@ -87,11 +126,13 @@ private:
 // cannot be restored must never serve again, so that aborts.
 class CredentialScope {
 public:
-    // `stand_in`: capabilities added to the caller's for this operation. The kernel lets a task
+    // Scopes never nest (the inner one's end would give the rest of the outer one the daemon's
+    // credentials): a nested scope aborts. `stand_in`: capabilities added to the caller's for
+    // this operation. The kernel lets a task
     // do some things to itself that it may not do to others (same_thread_group() in
     // __ptrace_may_access, `p == current` for timerslack_ns, proc_fd_permission); the daemon's
     // thread is not the caller's, so it stands in with the capability that passes the same check
-    // (see stand_in_capabilities() in fuse/request.hpp). Only those the daemon holds are added.
+    // (see lib/policy.cpp). Only those the daemon holds are added.
     CredentialScope(const Caller& caller, uint64_t stand_in);
     CredentialScope(const CredentialScope&) = delete;
     CredentialScope& operator=(const CredentialScope&) = delete;
@@ -101,14 +142,12 @@ public:
     [[nodiscard]] int status() const noexcept { return status_; }
 
 private:
+    const DaemonIdentity& daemon_;
     bool switched_ = false;
     int status_ = 0;
 };
 
 // The user namespace (its inode number) of thread `tid`; 0 when it cannot be told.
 ino_t user_namespace_of(pid_t tid);
-
-// Takes the daemon's own credentials at start-up, before any thread exists.
-void capture_daemon_credentials();
 
 } // namespace procfsd

@@ -8,10 +8,10 @@
 #include <optional>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "procfsd/unique_fd.hpp"
+#include "procfsd/worker.hpp"
 
 namespace procfsd {
 
@@ -45,12 +45,11 @@ private:
 
     Handler handler_;
     UniqueFd epoll_;
-    UniqueFd wakeup_;
     UniqueFd spare_; // given up to refuse a client when out of descriptors
     std::mutex mu_; // guards listeners_
     std::map<dev_t, UniqueFd> listeners_;
     std::vector<UniqueFd> named_;
-    std::thread thread_;
+    Worker worker_; // last: stopped before what it uses goes
 };
 
 // Client side: sends `command` to the daemon serving `mountpoint` (or, when `mountpoint` is

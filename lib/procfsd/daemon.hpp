@@ -8,19 +8,18 @@
 
 #include "procfsd/config_file.hpp"
 #include "procfsd/control_server.hpp"
-#include "procfsd/exit_watcher.hpp"
 #include "procfsd/metrics.hpp"
 #include "procfsd/handle_quota.hpp"
 #include "procfsd/poll_watcher.hpp"
 #include "procfsd/mount.hpp"
 #include "procfsd/mount_options.hpp"
-#include "procfsd/process_registry.hpp"
+#include "procfsd/process_tracker.hpp"
 #include "procfsd/stats.hpp"
 
 namespace procfsd {
 
 // Everything one procfsd process serves: its mounts and the state they share (one process
-// registry, one exit watcher, one set of counters). Mounts come and go at run time.
+// tracker, one set of counters). Mounts come and go at run time.
 class Daemon {
 public:
     Daemon();
@@ -69,13 +68,12 @@ public:
     // The mountpoints served now, with their options.
     [[nodiscard]] std::map<std::string, MountOptions> mounts() const;
     [[nodiscard]] Stats& stats() noexcept { return stats_; }
-    [[nodiscard]] const ProcessRegistry& registry() const noexcept { return registry_; }
 
 private:
+    const DaemonIdentity identity_ = DaemonIdentity::capture(); // before any thread exists
     Stats stats_;
-    ExitWatcher watcher_;
+    ProcessTracker tracker_;
     PollWatcher polls_; // before the mounts: their open files detach from it
-    ProcessRegistry registry_;
     HandleQuota handles_; // before the mounts: their open handles give their charges back
     ControlServer control_;
     mutable std::mutex mu_; // guards mounts_ and started_

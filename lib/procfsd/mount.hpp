@@ -13,28 +13,42 @@
 #include <thread>
 #include <unordered_map>
 
+#include "procfsd/caller.hpp"
+#include "procfsd/entry.hpp"
 #include "procfsd/handle_quota.hpp"
+#include "procfsd/handle_table.hpp"
 #include "procfsd/mount_options.hpp"
 #include "procfsd/node_table.hpp"
-#include "procfsd/process_registry.hpp"
+#include "procfsd/policy.hpp"
+#include "procfsd/process_tracker.hpp"
 #include "procfsd/stats.hpp"
 #include "procfsd/unique_fd.hpp"
 
 namespace procfsd {
 
 class PollWatcher;
+struct OpenFile;
+struct OpenDir;
+
+// A libfuse session, destroyed with its owner.
+struct SessionDeleter {
+    void operator()(fuse_session* s) const noexcept { fuse_session_destroy(s); }
+};
+using SessionPtr = std::unique_ptr<fuse_session, SessionDeleter>;
 
 // One FUSE mount: its session, its request loop thread, its options and its inodes. Every mount
-// shares the daemon's process registry, exit watcher and counters.
+// shares the daemon's process tracker and counters.
 class Mount : public std::enable_shared_from_this<Mount> {
 public:
     struct Shared {
-        ProcessRegistry& registry;
+        const DaemonIdentity& daemon;
+        ProcessTracker& tracker;
         Stats& stats;
         HandleQuota& handles; // open handles of every caller, across the daemon's mounts
         bool reap_reported; // false: zombies are never cached (see ExitWatcher)
         int ended_fd;       // eventfd bumped when the loop ends without stop() (external umount)
         PollWatcher* polls = nullptr; // null: polls are answered, never notified
+        const Tree* tree = nullptr;   // null: kernel_tree()
     };
 
     Mount(std::string mountpoint, MountOptions options, Shared shared);
@@ -48,7 +62,7 @@ public:
     // the kernel (the fuzz targets drive request handlers this way).
     sys::Failure mount(const fuse_custom_io* io = nullptr, int fd = -1, bool over_existing = false);
     // The session, for a transport given to mount() to feed requests to.
-    [[nodiscard]] fuse_session* session() noexcept { return session_; }
+    [[nodiscard]] fuse_session* session() noexcept { return session_.get(); }
     // Starts the request loop on its own thread.
     void start();
     // Detaches the mount from the tree (a lazy unmount): the first half of stop(), so that
@@ -65,6 +79,9 @@ public:
     // From the poll watcher: wakes the callers polling the open file behind `handle`.
     int notify_poll(fuse_pollhandle* handle);
     [[nodiscard]] PollWatcher* polls() noexcept { return shared_.polls; }
+    [[nodiscard]] const DaemonIdentity& daemon() const noexcept { return shared_.daemon; }
+    // The rows this mount serves its tree by.
+    [[nodiscard]] const Tree& tree() const noexcept { return tree_; }
 
     [[nodiscard]] const std::string& mountpoint() const noexcept { return mountpoint_; }
     [[nodiscard]] const MountOptions& options() const noexcept { return options_; }
@@ -74,7 +91,7 @@ public:
     // fuse/readdir.cpp). -1 on other mounts.
     [[nodiscard]] int unfiltered_source_fd() const noexcept { return unfiltered_source_.get(); }
     [[nodiscard]] NodeTable& nodes() noexcept { return nodes_; }
-    [[nodiscard]] ProcessRegistry& registry() noexcept { return shared_.registry; }
+    [[nodiscard]] ProcessTracker& tracker() noexcept { return shared_.tracker; }
     [[nodiscard]] Stats& stats() noexcept { return shared_.stats; }
     // Counts a request on this mount and in the daemon's totals.
     void count(Op op) noexcept
@@ -90,24 +107,18 @@ public:
     [[nodiscard]] dev_t device() const noexcept { return device_; }
     // True once the request loop ended by itself (unmounted from outside).
     [[nodiscard]] bool ended() const noexcept { return ended_.load(); }
-    // Key under which the registry files this mount's entries.
-    [[nodiscard]] const void* key() const noexcept { return this; }
 
-    // The mount owns its open files and directories, by FUSE handle id. A request holds a
-    // handle's object for as long as it runs, so that a RELEASE racing with an interrupted READ
-    // cannot free it under the reader; what is still open when the connection dies (no RELEASE
-    // comes then) is freed with the mount. Each is charged to its caller in the daemon's
-    // HandleQuota before its source is opened (charge_handle()), so that a caller that opens
-    // without closing exhausts its own share (EMFILE), never the descriptors other callers need.
+    // The mount's open files and directories; each charged to its caller before its source
+    // is opened (charge_handle()).
     [[nodiscard]] HandleQuota::Charge charge_handle(uid_t uid) { return shared_.handles.charge(uid); }
-    // Returns the new handle id; the table keeps the charge until the handle goes.
-    [[nodiscard]] uint64_t add_handle(std::shared_ptr<void> object, HandleQuota::Charge charge);
-    [[nodiscard]] std::shared_ptr<void> handle(uint64_t id) const;
-    void remove_handle(uint64_t id);
+    [[nodiscard]] HandleTable<OpenFile>& files() noexcept { return files_; }
+    [[nodiscard]] HandleTable<OpenDir>& dirs() noexcept { return dirs_; }
 
     // How long the kernel may cache a node's entry and attributes on this mount.
-    [[nodiscard]] double entry_timeout(const Node& node) const noexcept;
-    [[nodiscard]] double attr_timeout(const Node& node) const noexcept;
+    [[nodiscard]] CacheTimes cache_times(const Node& node) const noexcept
+    {
+        return procfsd::cache_times(options_, node, shared_.reap_reported);
+    }
 
 private:
     void release_all_nodes();
@@ -118,21 +129,17 @@ private:
     std::string mountpoint_;
     MountOptions options_;
     Shared shared_;
+    const Tree& tree_;
     UniqueFd source_;
     UniqueFd unfiltered_source_;
     NodeTable nodes_;
-    fuse_session* session_ = nullptr;
+    SessionPtr session_;
     dev_t device_ = 0;
     std::thread loop_;
     std::atomic<bool> stopping_{false};
     bool stopped_ = false; // stop() ran to its end (the stopping thread's own)
-    struct Handle {
-        HandleQuota::Charge charge; // given back after the object's descriptor is closed
-        std::shared_ptr<void> object;
-    };
-    mutable std::mutex handles_mu_; // guards handles_ and next_handle_
-    std::unordered_map<uint64_t, Handle> handles_;
-    uint64_t next_handle_ = 1;
+    HandleTable<OpenFile> files_;
+    HandleTable<OpenDir> dirs_;
     std::atomic<bool> ended_{false};
     std::array<std::atomic<uint64_t>, static_cast<size_t>(Op::count_)> requests_{};
     std::mutex notify_mu_; // guards connected_ against notifications racing with stop()

@@ -13,7 +13,7 @@
 namespace procfsd {
 
 struct TrackedTask;
-struct PidEntry;
+struct Entry;
 
 // What a node of the tree is; decides how lookup, getattr, readdir and readlink treat it.
 enum class NodeKind : uint8_t {
@@ -46,9 +46,9 @@ std::string child_path(const struct Node& dir, std::string_view name);
 
 // How long the kernel may keep a node's entry and attributes.
 enum class Lifetime : uint8_t {
-    process,  // until the process is reaped (invalidated explicitly): the mount's entry_timeout
+    process,   // until the process is reaped (invalidated explicitly): the mount's entry_timeout
     volatile_, // may change at any moment (fd/N, map_files/*): never cached
-    short_,   // everything else: the mount's attr_timeout
+    short_,    // everything else: the mount's attr_timeout
 };
 
 // One inode the kernel knows, in one mount. Immutable after creation, except the lookup count.
@@ -62,8 +62,11 @@ struct Node {
     // The process or thread the node belongs to (pid nodes only). Its pidfd tells whether the
     // pid still names the same process, so a recycled pid never shows through an old inode.
     std::shared_ptr<TrackedTask> task;
-    // The table entry of the pid directory entry this node is, or lies below (pid nodes only).
-    const PidEntry* entry = nullptr;
+    // The row that serves it (procfsd/entry.hpp): its own, or that of the entry it lies below
+    // (fd/3 has fd's). Null for the root and pid and tid directories.
+    const Entry* entry = nullptr;
+    // The node is its row's entry itself ("fd"), not one below it ("fd/3").
+    bool entry_itself = false;
     Lifetime lifetime = Lifetime::short_;
     // Type and permission bits as the source reported them when the node was made; procfs
     // never changes them for a live inode.
@@ -72,9 +75,6 @@ struct Node {
     // nodes are looked up under the caller's credentials and never cached, since the kernel's
     // dentry cache is shared by all callers and would skip our check.
     bool restricted = false;
-    // A file at the top of /proc that the kernel serves alike to every reader (proc_files.hpp):
-    // opened and read with the daemon's own credentials.
-    bool alike_for_everyone = false;
     std::atomic<uint64_t> nlookup{0};
 };
 

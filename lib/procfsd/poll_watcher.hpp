@@ -12,11 +12,18 @@
 #include <vector>
 
 #include "procfsd/unique_fd.hpp"
+#include "procfsd/worker.hpp"
 
 namespace procfsd {
 
 class Mount;
 class PollWatcher;
+
+// The kernel's handle for one waiting poll, destroyed with its owner.
+struct PollHandleDeleter {
+    void operator()(fuse_pollhandle* h) const noexcept { fuse_pollhandle_destroy(h); }
+};
+using PollHandle = std::unique_ptr<fuse_pollhandle, PollHandleDeleter>;
 
 // The poll state of one open file whose caller waits in poll(), select() or epoll: the kernel's
 // handle to notify when the source becomes ready, and what the source reported meanwhile. A
@@ -34,7 +41,7 @@ struct PollState {
     const std::weak_ptr<Mount> mount;
     std::mutex mu;                     // guards what follows
     int fd;                            // the open file's source descriptor; -1 once detached
-    fuse_pollhandle* handle = nullptr; // owned
+    PollHandle handle;
     uint32_t pending = 0;              // poll bits heard since the last FUSE poll
     PollWatcher* watcher = nullptr;    // set while registered
     uint64_t id = 0;
@@ -70,17 +77,14 @@ private:
     };
     void forget(uint64_t id); // with the state's lock held
     static size_t armed_budget();
-    void wake();
     void run();
 
-    UniqueFd wakeup_; // eventfd: the set changed, or stop
-    std::thread thread_;
-    std::atomic<bool> stopping_{false};
     std::mutex mu_; // guards what follows
     std::unordered_map<uint64_t, std::weak_ptr<PollState>> states_;
     std::unordered_map<uint64_t, Armed> armed_;
     std::vector<UniqueFd> retired_; // forgotten while maybe being polled: closed by run()
     uint64_t next_id_ = 1;
+    Worker worker_; // woken when the set changed; last: stopped before what it uses goes
 };
 
 } // namespace procfsd

@@ -3,6 +3,7 @@
 
 // Thin system-call wrappers that return -errno instead of setting errno, so that operation code
 // reads `if (rv < 0) return rv;` and an errno from the source procfs reaches the caller unchanged.
+// One convention across the library: an error is -errno, in an int, a Result or a Failure.
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -20,7 +21,7 @@ namespace procfsd::sys {
 template <typename T>
 struct Result {
     T value{};
-    int error = 0; // 0 or a positive errno
+    int error = 0; // 0 or -errno
 
     [[nodiscard]] bool ok() const noexcept { return error == 0; }
 };
@@ -28,7 +29,7 @@ struct Result {
 // A failed operation for the log and for the person who asked: the errno, and one line that
 // names the path, the errno and the reason ("mount /srv/proc: ENOENT (no such directory)").
 struct Failure {
-    int error = 0; // a positive errno; 0 when nothing failed
+    int error = 0; // -errno; 0 when nothing failed
     std::string reason;
 
     explicit operator bool() const noexcept { return error != 0; }

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "procfsd/caller.hpp"
-#include "procfsd/exit_watcher.hpp"
+#include "procfsd/process_tracker.hpp"
 #include "procfsd/mount.hpp"
 #include "procfsd/mount_options.hpp"
 
@@ -94,9 +94,9 @@ enum : uint32_t {
 namespace {
 
 struct Harness {
+    procfsd::DaemonIdentity identity = procfsd::DaemonIdentity::capture();
     procfsd::Stats stats;
-    std::unique_ptr<procfsd::ExitWatcher> watcher;
-    std::unique_ptr<procfsd::ProcessRegistry> registry;
+    std::unique_ptr<procfsd::ProcessTracker> tracker;
     procfsd::HandleQuota handles{[] { return size_t{256}; }};
     std::shared_ptr<procfsd::Mount> mount;
     uint64_t unique = 1;
@@ -108,16 +108,11 @@ struct Harness {
 
     Harness()
     {
-        procfsd::capture_daemon_credentials();
-        watcher = std::make_unique<procfsd::ExitWatcher>(stats);
-        registry = std::make_unique<procfsd::ProcessRegistry>(
-            stats, [this](procfsd::TrackedTask& t) { return watcher->watch(t); },
-            [this](procfsd::TrackedTask& t) { watcher->unwatch(t); });
-        watcher->attach(*registry);
+        tracker = std::make_unique<procfsd::ProcessTracker>(stats);
         procfsd::MountOptions opts;
         opts.read_only = true;
         mount = std::make_shared<procfsd::Mount>(
-            "/nonexistent/fuzz", opts, procfsd::Mount::Shared{*registry, stats, handles, true, -1});
+            "/nonexistent/fuzz", opts, procfsd::Mount::Shared{identity, *tracker, stats, handles, true, -1});
         static const fuse_custom_io io{
             // libfuse passes the session's userdata (the Mount): the harness is `self`.
             [](int, struct iovec* iov, int count, void*) -> ssize_t {

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "procfsd/entry_content.hpp"
+
+#include <sstream>
+#include <vector>
+
+#include "procfsd/caller.hpp"
+#include "procfsd/keys_view.hpp"
+
+namespace procfsd {
+
+namespace {
+
+// /proc/keys is bounded by the key quotas (root's: 1,000,000 keys at most, far less in practice).
+constexpr size_t max_keys_size = 16u << 20;
+constexpr size_t max_stat_size = 64u << 10;
+
+} // namespace
+
+sys::Result<std::string> keys_for_caller(const ContentRequest& r)
+{
+    auto text = sys::read_to_end(r.file, max_keys_size);
+    if (!text.ok())
+        return text;
+    return {keys_visible_without_possession(text.value, r.caller.fsuid(), r.caller.fsgid(),
+                                            r.caller.groups()),
+            0};
+}
+
+sys::Result<std::string> stat_without_ptrace(const ContentRequest& r)
+{
+    auto text = sys::read_to_end(r.file, max_stat_size);
+    if (!text.ok())
+        return text;
+    return {zero_unpermitted_stat(text.value), 0};
+}
+
+sys::Result<std::string> wchan_without_ptrace(const ContentRequest&) { return {"0", 0}; }
+
+std::string zero_unpermitted_stat(std::string_view stat)
+{
+    // Fields after "pid (comm)" are numbered from 3; comm may hold spaces and parentheses.
+    auto close = stat.rfind(')');
+    if (close == std::string_view::npos)
+        return std::string(stat);
+    std::string head(stat.substr(0, close + 1));
+    std::istringstream in(std::string(stat.substr(close + 1)));
+    std::vector<std::string> fields;
+    std::string f;
+    while (in >> f)
+        fields.push_back(f);
+    auto set = [&](size_t field, const char* value) {
+        if (field >= 3 && field - 3 < fields.size())
+            fields[field - 3] = value;
+    };
+    // startcode and endcode read 1 (the process has an mm), startstack, kstkesp, kstkeip and
+    // wchan 0; start_data .. env_end and exit_code 0.
+    set(26, "1");
+    set(27, "1");
+    for (size_t i : {28, 29, 30, 35, 45, 46, 47, 48, 49, 50, 51, 52})
+        set(i, "0");
+    std::string out = head;
+    for (auto& x : fields)
+        out += " " + x;
+    out += "\n";
+    return out;
+}
+
+} // namespace procfsd

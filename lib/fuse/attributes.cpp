@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "fuse/attributes.hpp"
+
+#include <functional>
+
+#include "fuse/source.hpp"
+#include "procfsd/entry.hpp"
+
+namespace procfsd {
+
+int attributes(const Request& r, const Node& node, struct stat* st)
+{
+    Plan plan = decide(r.mount.options(), node, r.caller, Intent::stat);
+    if (plan.refuse < 0)
+        return plan.refuse;
+    int rv = source::stat(r, plan, node, st);
+    if (rv == -ENOENT && node.entry && node.entry_itself && node.entry->compute) {
+        // A computed entry the source lacks: a file owned by the owner of its directory (the
+        // process, or root at the top), made anew at each open.
+        Node dir;
+        dir.path = node.path.substr(0, node.path.size() - node.name.size());
+        dir.task = node.task;
+        if (int d = source::stat(r, plan, dir, st); d < 0)
+            return d;
+        st->st_mode = S_IFREG | (node.entry->mode & 07777);
+        st->st_nlink = 1;
+        st->st_size = 0;
+        st->st_ino ^= std::hash<std::string>{}(node.name);
+        return 0;
+    }
+    return rv;
+}
+
+} // namespace procfsd

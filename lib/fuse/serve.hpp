@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+// The skeleton of every FUSE operation: count it, resolve its node or open handle, run its
+// handler, reply. A handler returns -errno (replied as the error), 0 (replied as success
+// without data) or `replied` (it sent its own reply, with data).
+
+#include <fuse_lowlevel.h>
+
+#include "fuse/open_file.hpp"
+#include "fuse/request.hpp"
+
+namespace procfsd {
+
+constexpr int replied = 1;
+
+inline void finish(fuse_req_t req, int rv)
+{
+    if (rv != replied)
+        fuse_reply_err(req, -rv);
+}
+
+// An operation on node `ino`: ENOENT when the kernel names a node the mount no longer has.
+template <typename Handler>
+void serve(fuse_req_t req, Op op, fuse_ino_t ino, Handler&& handler)
+{
+    Request r(req, op);
+    auto node = r.node(ino);
+    finish(req, node ? handler(r, *node) : -ENOENT);
+}
+
+// An operation on an open file or directory (T: OpenFile or OpenDir): EBADF when the handle
+// is not (or no longer) open.
+template <typename T, typename Handler>
+void serve_open(fuse_req_t req, Op op, const fuse_file_info* fi, Handler&& handler)
+{
+    Request r(req, op);
+    std::shared_ptr<T> open;
+    if constexpr (std::is_same_v<T, OpenFile>)
+        open = r.mount.files().get(fi->fh);
+    else
+        open = r.mount.dirs().get(fi->fh);
+    finish(req, open ? handler(r, *open) : -EBADF);
+}
+
+} // namespace procfsd

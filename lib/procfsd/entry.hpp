@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+// How each node of the tree is served, as rows: the kernel's tgid_base_stuff (fs/proc/base.c)
+// and proc_root's entries, with what the source procfs cannot tell the daemon. Which entries
+// exist, their types and modes come from the source, which knows the running kernel's
+// configuration; a row says who may read the entry and with whose credentials, how long the
+// kernel may cache it, and whether its content is the source's as it is (mirrored), the
+// source's cut for the caller (filtered) or made by the daemon (computed). A node below a row's
+// directory (fd/3, net/tcp, sys/kernel/hostname) is served by that row.
+//
+// lib/policy.cpp decides each request from the row; lib/entries.cpp holds the kernel's rows.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "procfsd/node.hpp"
+#include "procfsd/sys.hpp"
+
+namespace procfsd {
+
+class Caller;
+
+// What an entry's content hook is given: the caller, the node, and the node's source file as
+// this open opened it (-1 for a computed entry the source does not have).
+struct ContentRequest {
+    const Caller& caller;
+    const Node& node;
+    int file;
+};
+
+// Content made or cut by the daemon for one open; the error is -errno.
+using ContentFn = sys::Result<std::string> (*)(const ContentRequest&);
+
+// The kernel's checks that the daemon applies itself or must make room for (lib/policy.cpp).
+enum EntryFlag : uint16_t {
+    // Same content for every reader, with no check at open or read: opened and read with the
+    // daemon's credentials (a switch saved) while its mode lets everyone read it.
+    alike = 1 << 0,
+    // The process itself may enter it, whatever its mode (proc_fd_permission: fd/ and
+    // map_files/ of a non-dumpable process are 0500 root, yet its own threads list them).
+    own_process_enters = 1 << 1,
+    // The kernel refuses it (EACCES) to a caller that may not ptrace the process (mm_access,
+    // proc_fd_access_allowed, proc_ns_get_link, proc_fdinfo_permission): judged by the daemon
+    // where a worker thread would pass the kernel's check in the caller's place.
+    ptrace_gated = 1 << 2,
+    // Readable by anyone, but the kernel zeroes fields for a reader without ptrace access
+    // (do_task_stat, proc_pid_wchan): see Entry::unpermitted.
+    ptrace_zeroes = 1 << 3,
+    // The task may set it on itself without CAP_SYS_NICE (timerslack_ns: p == current).
+    own_thread_may_nice = 1 << 4,
+    // A directory whose listing only its mode guards (proc_readfd_common checks no ptrace
+    // access; its links do): fd/.
+    listed_by_mode = 1 << 5,
+};
+
+struct Entry {
+    std::string_view name;
+    NodeKind kind = NodeKind::pid_entry;
+    uint16_t flags = 0;
+    Lifetime lifetime = Lifetime::process; // the entry itself
+    Lifetime children = Lifetime::process; // what lies below it (directories)
+    // Filtered: the source's content, opened as the caller, cut to what the kernel would show
+    // this caller (keys: the daemon's keyrings must not count as the caller's).
+    ContentFn filter = nullptr;
+    // What the kernel gives a reader without ptrace access where the daemon judges that reader
+    // (ptrace_zeroes: the daemon's own stat and wchan).
+    ContentFn unpermitted = nullptr;
+    // Computed: content made by the daemon; the source's file, if any, gives only attributes.
+    ContentFn compute = nullptr;
+    // Permission bits of a computed entry that the source does not have.
+    mode_t mode = 0444;
+
+    [[nodiscard]] constexpr bool has(EntryFlag f) const noexcept { return (flags & f) != 0; }
+};
+
+// The rows of one directory; `unknown` serves names no row has (a newer kernel's entries):
+// the safe default, checked by the kernel for each caller.
+struct EntryTable {
+    std::span<const Entry> rows;
+    Entry unknown;
+
+    [[nodiscard]] const Entry& find(std::string_view name) const noexcept;
+    // The computed rows, which the source may not list: listings add those it lacks.
+    [[nodiscard]] bool has_computed() const noexcept;
+};
+
+// The tables of one mount's tree: its root, and its pid and tid directories.
+struct Tree {
+    const EntryTable& root;
+    const EntryTable& pid;
+    const EntryTable& tid;
+};
+
+// The kernel's tree, which every mount serves unless it is given another (tests).
+const Tree& kernel_tree() noexcept;
+
+} // namespace procfsd
