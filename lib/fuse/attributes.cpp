@@ -25,7 +25,7 @@ int attributes(const Request& r, const Node& node, struct stat* st)
         st->st_mode = S_IFREG | (node.entry->mode & 07777);
         st->st_nlink = 1;
         st->st_size = 0;
-        st->st_ino ^= std::hash<std::string>{}(node.name);
+        st->st_ino = std::hash<std::string>{}(node.name) | 1; // as readdir lists it
         return 0;
     }
     return rv;

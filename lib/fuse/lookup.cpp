@@ -49,7 +49,7 @@ int classify(const Mount& mount, const Node& dir, std::string_view name, ChildSp
     case NodeKind::pid_dir:
     case NodeKind::tid_dir:
         // task/ exists only in a thread group's directory; the source decides that too.
-        out = row((dir.kind == NodeKind::pid_dir ? tree.pid : tree.tid).find(name));
+        out = row(tree.table_below(dir.kind)->find(name));
         return 0;
     case NodeKind::task_dir:
         if (auto tid = parse_pid_name(name)) {

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstddef>
+#include <functional>
 #include <string_view>
 #include <vector>
 
@@ -10,6 +12,7 @@
 #include "fuse/operations.hpp"
 #include "fuse/serve.hpp"
 #include "fuse/source.hpp"
+#include "procfsd/entry.hpp"
 #include "procfsd/pid_name.hpp"
 
 namespace procfsd::fuse_op {
@@ -72,6 +75,43 @@ std::vector<const linux_dirent64*> shown(const Request& r, const OpenDir& dir, c
     return out;
 }
 
+// Computed rows that the source lacks are listed after everything it lists, at offsets past
+// any the source uses (procfs root offsets are keyed by pid, below 2^22 + 258), so that a
+// listing resumed there asks the source nothing more.
+constexpr off_t computed_offsets = off_t{1} << 30;
+
+// Adds the computed rows of the directory's table that the source lacks, from offset `off`.
+// False when the reply is full.
+bool add_computed(const Request& r, const OpenDir& dir, off_t off, char* reply, size_t size,
+                  size_t& used, bool plus)
+{
+    const EntryTable* table = r.mount.tree().table_below(dir.node->kind);
+    if (!table || !table->has_computed())
+        return true;
+    if (dir.node->kind == NodeKind::root && r.mount.options().subset_pid)
+        return true; // computed rows at the root are not processes
+    size_t first = off >= computed_offsets ? static_cast<size_t>(off - computed_offsets) : 0;
+    for (size_t i = first; i < table->rows.size(); ++i) {
+        const Entry& e = table->rows[i];
+        struct stat st{};
+        std::string path = child_path(*dir.node, e.name);
+        if (!e.compute || ::fstatat(r.mount.source_fd(), path.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
+            continue; // not computed, or listed by the source
+        std::string name(e.name);
+        fuse_entry_param ent{};
+        ent.attr.st_mode = S_IFREG;
+        ent.attr.st_ino = std::hash<std::string>{}(name) | 1; // readdir(3) skips inode 0
+        off_t next = computed_offsets + static_cast<off_t>(i) + 1;
+        size_t room = size - used;
+        size_t len = plus ? fuse_add_direntry_plus(r.req, reply + used, room, name.c_str(), &ent, next)
+                          : fuse_add_direntry(r.req, reply + used, room, name.c_str(), &ent.attr, next);
+        if (len > room)
+            return false;
+        used += len;
+    }
+    return true;
+}
+
 // Listings mirror the source's getdents at the source's own offsets: the kernel's order
 // (dots, non-pid entries, self, thread-self, ascending tgids) and its pid-keyed offsets, which
 // stay valid while processes come and go. With `plus` (READDIRPLUS), the processes listed at the
@@ -112,6 +152,8 @@ int list(const Request& r, OpenDir& dir, size_t size, off_t off, bool plus)
         ssize_t n = source::getdents(r, reading, *dir.node, from, batch);
         if (n < 0 && used == 0)
             return static_cast<int>(n);
+        if (n == 0)
+            add_computed(r, dir, off, reply.data(), size, used, plus);
         if (n <= 0)
             break;
         for (const linux_dirent64* d : shown(r, dir, batch.data(), n)) {

@@ -85,7 +85,7 @@ struct EntryTable {
     Entry unknown;
 
     [[nodiscard]] const Entry& find(std::string_view name) const noexcept;
-    // The computed rows, which the source may not list: listings add those it lacks.
+    // Whether some row is computed: listings add those the source lacks (fuse/readdir.cpp).
     [[nodiscard]] bool has_computed() const noexcept;
 };
 
@@ -94,6 +94,17 @@ struct Tree {
     const EntryTable& root;
     const EntryTable& pid;
     const EntryTable& tid;
+
+    // The table whose rows name the children of a directory of this kind; null for
+    // directories whose children carry the directory's own row (fd/, net/, sys/) or none
+    // (task/: thread ids).
+    [[nodiscard]] const EntryTable* table_below(NodeKind dir) const noexcept
+    {
+        return dir == NodeKind::root      ? &root
+               : dir == NodeKind::pid_dir ? &pid
+               : dir == NodeKind::tid_dir ? &tid
+                                          : nullptr;
+    }
 };
 
 // The kernel's tree, which every mount serves unless it is given another (tests).
