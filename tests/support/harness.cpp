@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "harness.hpp"
 
+#include "file_tools.hpp"
+#include "mount_tools.hpp"
+#include "process_tools.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -28,22 +32,8 @@ namespace {
 
 bool is_procfsd_mount(const std::string& path)
 {
-    std::ifstream mounts("/proc/self/mounts");
-    std::string dev, point, type;
-    std::string rest;
-    while (mounts >> dev >> point >> type && std::getline(mounts, rest))
-        if (point == path && type == "fuse.procfsd")
-            return true;
-    return false;
-}
-
-// Waits until the mount answers: INIT done and the root readable.
-bool mount_ready(const std::string& path)
-{
-    if (!is_procfsd_mount(path))
-        return false;
-    struct stat st{};
-    return ::stat((path + "/self").c_str(), &st) == 0;
+    auto m = support::mount_at(path);
+    return m && m->type == "fuse.procfsd";
 }
 
 [[noreturn]] void exec_or_die(const std::vector<std::string>& argv, const std::vector<std::string>& env)
@@ -69,26 +59,15 @@ std::string procfsd_binary()
     return bin;
 }
 
-ScratchDir::ScratchDir()
+ScratchDir::ScratchDir() : path(support::make_scratch_dir("procfsd-test"))
 {
-    char tmpl[] = "/tmp/procfsd-test-XXXXXX";
-    if (!::mkdtemp(tmpl))
+    if (path.empty())
         throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-    ::chmod(path.c_str(), 0755);
 }
 
 ScratchDir::~ScratchDir()
 {
-    // Innermost first: /proc/self/mounts lists them in mount order.
-    std::vector<std::string> below;
-    std::ifstream mounts("/proc/self/mounts");
-    std::string dev, point, rest;
-    while (mounts >> dev >> point && std::getline(mounts, rest))
-        if (point.rfind(path + "/", 0) == 0)
-            below.push_back(point);
-    for (auto it = below.rbegin(); it != below.rend(); ++it)
-        ::umount2(it->c_str(), MNT_DETACH);
+    support::detach_mounts_below(path);
     run_command("rm -rf " + path);
 }
 
@@ -136,12 +115,10 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 }
 
 TestMount::TestMount(const std::string& options, const std::vector<std::string>& extra)
+    : dir_(support::make_scratch_dir("procfsd-test"))
 {
-    char tmpl[] = "/tmp/procfsd-test-XXXXXX";
-    if (!::mkdtemp(tmpl))
+    if (dir_.empty())
         throw std::runtime_error("mkdtemp failed");
-    dir_ = tmpl;
-    ::chmod(dir_.c_str(), 0755); // unprivileged callers in the tests must reach the mounts
     control_ = "test" + dir_.substr(dir_.rfind('-'));
     std::vector<std::string> argv{procfsd_binary(), "-f", "--log-level", "warn", "--control", control_};
     mounts_.push_back(dir_ + "/m0");
@@ -158,30 +135,16 @@ TestMount::TestMount(const std::string& options, const std::vector<std::string>&
     for (auto& m : mounts_)
         ::mkdir(m.c_str(), 0755);
 
-    pid_t parent = ::getpid();
-    daemon_ = ::fork();
+    // If the test dies, the daemon unmounts (SIGTERM): nothing is left behind.
+    daemon_ = support::spawn(argv, {.death_signal = SIGTERM,
+                                    .quiet = false,
+                                    .env = std::vector<std::string>{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}});
     if (daemon_ < 0)
         throw std::runtime_error("fork failed");
-    if (daemon_ == 0) {
-        // If the test dies, the daemon unmounts: nothing is left behind.
-        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (::getppid() != parent)
-            ::_exit(1);
-        std::vector<std::string> env{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
-        exec_or_die(argv, env);
-    }
-    bool ready = wait_until([&] {
-        int status = 0;
-        if (::waitpid(daemon_, &status, WNOHANG) == daemon_) {
-            daemon_ = -1;
-            return true; // died: fail below
-        }
-        for (auto& m : mounts_)
-            if (!mount_ready(m))
-                return false;
-        return true;
-    }, 10s);
-    if (!ready || daemon_ < 0) {
+    auto ready = support::wait_for_mounts(daemon_, mounts_, "fuse.procfsd", 10s);
+    if (ready == support::MountWait::server_exited)
+        daemon_ = -1;
+    if (ready != support::MountWait::ready) {
         stop();
         throw std::runtime_error("procfsd did not mount " + dir_);
     }
@@ -191,8 +154,7 @@ void TestMount::stop()
 {
     if (daemon_ > 0) {
         ::kill(daemon_, SIGTERM);
-        bool gone = wait_until([&] { return ::waitpid(daemon_, nullptr, WNOHANG) == daemon_; }, 10s);
-        if (!gone) {
+        if (!support::reaped_within(daemon_, 10s)) {
             ::kill(daemon_, SIGKILL);
             ::waitpid(daemon_, nullptr, 0);
         }
@@ -225,17 +187,7 @@ std::string TestMount::ctl(const std::string& args, int* status) const
 
 std::map<std::string, long long> TestMount::counters() const
 {
-    std::map<std::string, long long> out;
-    std::istringstream in(run_command(procfsd_binary() + " stats " + mounts_[0]));
-    std::string line;
-    while (std::getline(in, line)) {
-        std::istringstream fields(line);
-        std::string key;
-        long long value = 0;
-        if (fields >> key >> value)
-            out.emplace(key, value);
-    }
-    return out;
+    return support::parse_counters(run_command(procfsd_binary() + " stats " + mounts_[0]));
 }
 
 long long TestMount::counter(const std::string& name) const
@@ -361,15 +313,7 @@ Child spawn_zombie()
     return c;
 }
 
-bool is_mounted(const std::string& path)
-{
-    std::ifstream mounts("/proc/self/mounts");
-    std::string dev, point, type, rest;
-    while (mounts >> dev >> point >> type && std::getline(mounts, rest))
-        if (point == path)
-            return true;
-    return false;
-}
+bool is_mounted(const std::string& path) { return support::is_mounted(path); }
 
 std::string run_as_capture(const Identity& who, const std::function<std::string()>& fn)
 {
@@ -403,10 +347,7 @@ std::string run_as_capture(const Identity& who, const std::function<std::string(
     }
     ::close(fds[1]);
     std::string out;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fds[0], buf, sizeof buf)) > 0)
-        out.append(buf, static_cast<size_t>(n));
+    support::read_all(fds[0], out);
     ::close(fds[0]);
     int status = 0;
     ::waitpid(pid, &status, 0);
@@ -428,24 +369,7 @@ int run_as(uid_t uid, gid_t gid, const std::function<int()>& fn)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-std::optional<std::string> read_file(const std::string& path)
-{
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return std::nullopt;
-    std::string out;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0)
-        out.append(buf, static_cast<size_t>(n));
-    int err = errno;
-    ::close(fd);
-    if (n < 0) {
-        errno = err;
-        return std::nullopt;
-    }
-    return out;
-}
+std::optional<std::string> read_file(const std::string& path) { return support::read_file(path); }
 
 std::optional<std::vector<std::string>> list_dir(const std::string& path)
 {
@@ -501,14 +425,7 @@ std::string run_command(const std::string& cmd, int* status)
 
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds deadline)
 {
-    auto end = std::chrono::steady_clock::now() + deadline;
-    for (;;) {
-        if (pred())
-            return true;
-        if (std::chrono::steady_clock::now() >= end)
-            return pred();
-        std::this_thread::sleep_for(2ms);
-    }
+    return support::wait_until(pred, deadline);
 }
 
 } // namespace procfsd::test
