@@ -45,7 +45,7 @@ public:
         ProcessTracker& tracker;
         Stats& stats;
         HandleQuota& handles; // open handles of every caller, across the daemon's mounts
-        bool reap_reported; // false: zombies are never cached (see ExitWatcher)
+        bool reap_reported; // false: zombies are never cached (see ProcessTracker)
         int ended_fd;       // eventfd bumped when the loop ends without stop() (external umount)
         PollWatcher* polls = nullptr; // null: polls are answered, never notified
         const Tree* tree = nullptr;   // null: kernel_tree()
@@ -73,7 +73,7 @@ public:
     // releases every inode. Idempotent.
     void stop(std::chrono::steady_clock::time_point abort_after = {});
 
-    // From the exit watcher only (never from a request handler): drops `name` in `parent` from
+    // From the process tracker's thread only (never from a request handler): drops `name` in `parent` from
     // the kernel's dentry cache. Returns 0 or -errno; -ENOTCONN once the mount is stopping.
     int notify_inval_entry(fuse_ino_t parent, const std::string& name);
     // From the poll watcher: wakes the callers polling the open file behind `handle`.

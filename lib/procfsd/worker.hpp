@@ -9,7 +9,7 @@
 
 namespace procfsd {
 
-// A thread of the daemon that serves no FUSE request (the exit watcher, the poll watcher, the
+// A thread of the daemon that serves no FUSE request (the process tracker's, the poll watcher, the
 // control server), with the eventfd that wakes it: its body waits on wakeup_fd() beside its own
 // descriptors, and returns once stopping() is true. Stopped and joined with its owner.
 class Worker {

@@ -41,7 +41,7 @@ struct Cell {
     bool content;     // compare content too (stable for a sleeping target)
 };
 
-// The entries of a pid directory that carry a check (the table in lib/pid_entries.cpp), plus a
+// The entries of a pid directory that carry a check (the rows in lib/entries.cpp), plus a
 // few that carry none.
 const Cell cells[] = {
     {"environ", Kind::read, true},      {"auxv", Kind::read, true},

@@ -862,7 +862,7 @@ TEST_CASE("lsof -p shows the same descriptors and mappings", "[tools][lsof]")
 // __ptrace_may_access() lets a task inspect its own thread group whatever its credentials
 // (same_thread_group()); switched caller credentials alone would give any user the daemon's
 // maps, smaps, wchan, stat's address fields and cwd/exe/root links, and show it on
-// hidepid=invisible mounts. lib/fuse/judged_by_daemon.cpp applies the kernel's rule for that process.
+// hidepid=invisible mounts. lib/policy.cpp applies the kernel's rule for that process.
 TEST_CASE("tools run by another user see procfsd's own process as the kernel shows it",
           "[tools][pwdx][pmap][ps]")
 {
