@@ -21,12 +21,29 @@ inline void finish(fuse_req_t req, int rv)
 }
 
 // An operation on node `ino`: ENOENT when the kernel names a node the mount no longer has.
+// The handler takes the node, or its shared pointer to keep it (open, opendir).
 template <typename Handler>
 void serve(fuse_req_t req, Op op, fuse_ino_t ino, Handler&& handler)
 {
     Request r(req, op);
     auto node = r.node(ino);
-    finish(req, node ? handler(r, *node) : -ENOENT);
+    if (!node)
+        return finish(req, -ENOENT);
+    if constexpr (std::is_invocable_v<Handler, Request&, const std::shared_ptr<Node>&>)
+        finish(req, handler(r, node));
+    else
+        finish(req, handler(r, *node));
+}
+
+// Replies a new open handle, kept in `table` with its charge until its RELEASE.
+template <typename T>
+int reply_opened(const Request& r, HandleTable<T>& table, std::shared_ptr<T> open,
+                 HandleQuota::Charge charge, fuse_file_info* fi)
+{
+    fi->fh = table.add(std::move(open), std::move(charge));
+    if (fuse_reply_open(r.req, fi) != 0)
+        table.remove(fi->fh); // interrupted: no RELEASE will come for it
+    return replied;
 }
 
 // An operation on an open file or directory (T: OpenFile or OpenDir): EBADF when the handle

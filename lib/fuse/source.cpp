@@ -74,6 +74,18 @@ sys::Result<UniqueFd> open(const Request& r, const Plan& plan, const Node& node,
     return sys::openat(r.mount.source_fd(), node.path.c_str(), flags);
 }
 
+sys::Result<UniqueFd> open_for_caller(const Request& r, Plan& plan, const Node& node, int flags)
+{
+    auto src = open(r, plan, node, flags);
+    struct stat st{};
+    if (!src.ok() || plan.as_caller || (::fstat(src.value.get(), &st) == 0 && readable_by_all(st.st_mode)))
+        return src;
+    plan.as_caller = true;
+    plan.pids_with_entries = false;
+    plan.stand_in = stand_in_capabilities(node, r.caller);
+    return open(r, plan, node, flags);
+}
+
 sys::Result<std::string> readlink(const Request& r, const Plan& plan, const Node& node)
 {
     As as(r, plan);

@@ -28,6 +28,10 @@ int stat_as_daemon(const Request& r, const Node& node, struct stat* st);
 // (0 when the plan asks for none).
 int check_mode(const Request& r, const Plan& plan, const Node& dir);
 sys::Result<UniqueFd> open(const Request& r, const Plan& plan, const Node& node, int flags);
+// The same for an open or opendir: a source opened as the daemon that is no longer readable by
+// all (root may chmod a top-level entry or one below net/ after its lookup) is opened again as
+// the caller, and `plan` says so from then on.
+sys::Result<UniqueFd> open_for_caller(const Request& r, Plan& plan, const Node& node, int flags);
 sys::Result<std::string> readlink(const Request& r, const Plan& plan, const Node& node);
 // faccessat(AT_EACCESS), with the switched fs credentials, not the daemon's real uid.
 int access(const Request& r, const Plan& plan, const Node& node, int mask);
