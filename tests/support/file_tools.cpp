@@ -35,7 +35,10 @@ std::optional<std::string> read_file(const std::string& path)
     return out;
 }
 
-std::string read_text(const std::string& path) { return read_file(path).value_or(""); }
+std::string read_text(const std::string& path)
+{
+    return read_file(path).value_or("");
+}
 
 bool is_pid_name(std::string_view name)
 {

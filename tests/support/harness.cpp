@@ -6,7 +6,6 @@
 #include "process_tools.hpp"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <pthread.h>
@@ -20,11 +19,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
-#include <thread>
 
 namespace procfsd::test {
 
@@ -47,6 +43,23 @@ bool is_procfsd_mount(const std::string& path)
     e.push_back(nullptr);
     ::execve(a[0], a.data(), e.data());
     ::_exit(127);
+}
+
+// Forks with a pipe from the child to us: `fd` is its write end in the child (pid 0), its read
+// end in the parent.
+struct PipedChild {
+    pid_t pid;
+    int fd;
+};
+
+PipedChild fork_with_pipe()
+{
+    int fds[2];
+    if (::pipe(fds) != 0)
+        throw std::runtime_error("pipe");
+    pid_t pid = ::fork();
+    ::close(fds[pid == 0 ? 0 : 1]);
+    return {pid, fds[pid == 0 ? 1 : 0]};
 }
 
 } // namespace
@@ -270,12 +283,8 @@ std::vector<Child> spawn_sleepers(int n)
 
 Child spawn_threaded(int threads, std::vector<pid_t>& tids)
 {
-    int fds[2];
-    if (::pipe(fds) != 0)
-        throw std::runtime_error("pipe");
-    pid_t pid = ::fork();
+    auto [pid, fd] = fork_with_pipe();
     if (pid == 0) {
-        ::close(fds[0]);
         for (int i = 0; i < threads; ++i) {
             pthread_t t;
             ::pthread_create(&t, nullptr, [](void* arg) -> void* {
@@ -285,19 +294,18 @@ Child spawn_threaded(int threads, std::vector<pid_t>& tids)
                 for (;;)
                     ::pause();
                 return nullptr;
-            }, reinterpret_cast<void*>(static_cast<intptr_t>(fds[1])));
+            }, reinterpret_cast<void*>(static_cast<intptr_t>(fd)));
         }
         for (;;)
             ::pause();
     }
-    ::close(fds[1]);
     tids.clear();
     for (int i = 0; i < threads; ++i) {
         pid_t tid = 0;
-        if (::read(fds[0], &tid, sizeof tid) == sizeof tid)
+        if (::read(fd, &tid, sizeof tid) == sizeof tid)
             tids.push_back(tid);
     }
-    ::close(fds[0]);
+    ::close(fd);
     return Child(pid);
 }
 
@@ -317,12 +325,8 @@ bool is_mounted(const std::string& path) { return support::is_mounted(path); }
 
 std::string run_as_capture(const Identity& who, const std::function<std::string()>& fn)
 {
-    int fds[2];
-    if (::pipe(fds) != 0)
-        throw std::runtime_error("pipe");
-    pid_t pid = ::fork();
+    auto [pid, fd] = fork_with_pipe();
     if (pid == 0) {
-        ::close(fds[0]);
         if (who.caps)
             ::prctl(PR_SET_KEEPCAPS, 1);
         if (::setgroups(who.groups.size(), who.groups.data()) != 0 || ::setgid(who.gid) != 0 ||
@@ -338,17 +342,16 @@ std::string run_as_capture(const Identity& who, const std::function<std::string(
         }
         std::string s = fn();
         for (size_t off = 0; off < s.size();) {
-            ssize_t n = ::write(fds[1], s.data() + off, s.size() - off);
+            ssize_t n = ::write(fd, s.data() + off, s.size() - off);
             if (n <= 0)
                 break;
             off += static_cast<size_t>(n);
         }
         ::_exit(0);
     }
-    ::close(fds[1]);
     std::string out;
-    support::read_all(fds[0], out);
-    ::close(fds[0]);
+    support::read_all(fd, out);
+    ::close(fd);
     int status = 0;
     ::waitpid(pid, &status, 0);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)

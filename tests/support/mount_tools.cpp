@@ -46,7 +46,8 @@ bool mounted_and_answering(const std::string& point, const std::string& type)
     auto m = mount_at(point);
     if (!m || (!type.empty() && m->type != type))
         return false;
-    struct stat st{};
+    struct stat st {
+    };
     return ::stat((point + "/self").c_str(), &st) == 0;
 }
 
@@ -61,25 +62,30 @@ std::optional<MountEntry> mount_at(const std::string& path)
     return found;
 }
 
-bool is_mounted(const std::string& path) { return mount_at(path).has_value(); }
+bool is_mounted(const std::string& path)
+{
+    return mount_at(path).has_value();
+}
 
-MountWait wait_for_mounts(pid_t server, const std::vector<std::string>& points, const std::string& type,
-                          std::chrono::milliseconds deadline, int* status)
+MountWait wait_for_mounts(pid_t server, const std::vector<std::string>& points,
+                          const std::string& type, std::chrono::milliseconds deadline, int* status)
 {
     bool exited = false;
-    bool ready = wait_until([&] {
-        int st = 0;
-        if (::waitpid(server, &st, WNOHANG) == server) {
-            exited = true;
-            if (status)
-                *status = st;
+    bool ready = wait_until(
+        [&] {
+            int st = 0;
+            if (::waitpid(server, &st, WNOHANG) == server) {
+                exited = true;
+                if (status)
+                    *status = st;
+                return true;
+            }
+            for (auto& p : points)
+                if (!mounted_and_answering(p, type))
+                    return false;
             return true;
-        }
-        for (auto& p : points)
-            if (!mounted_and_answering(p, type))
-                return false;
-        return true;
-    }, deadline, 5ms);
+        },
+        deadline, 5ms);
     return exited ? MountWait::server_exited : ready ? MountWait::ready : MountWait::timed_out;
 }
 

@@ -30,8 +30,9 @@ enum class MountWait { ready, server_exited, timed_out };
 // Waits until every one of `points` is mounted (with file system `type`, unless it is empty)
 // and answers (a stat of <point>/self), or until `server` ends: then it is reaped and its
 // waitpid status goes to *status.
-MountWait wait_for_mounts(pid_t server, const std::vector<std::string>& points, const std::string& type,
-                          std::chrono::milliseconds deadline, int* status = nullptr);
+MountWait wait_for_mounts(pid_t server, const std::vector<std::string>& points,
+                          const std::string& type, std::chrono::milliseconds deadline,
+                          int* status = nullptr);
 
 // Aborts the FUSE connection of device "MAJ:MIN" through the fuse control file system (mounted
 // if need be): every request waiting on its server fails with ENOTCONN.

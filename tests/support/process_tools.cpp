@@ -46,17 +46,23 @@ bool ended_within(pid_t p, std::chrono::milliseconds deadline)
 {
     int pfd = static_cast<int>(::syscall(SYS_pidfd_open, p, 0));
     if (pfd < 0) {
-        return wait_until([&] {
-            siginfo_t info{};
-            return ::waitid(P_PID, static_cast<id_t>(p), &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
-                   info.si_pid == p;
-        }, deadline, 5ms);
+        return wait_until(
+            [&] {
+                siginfo_t info{};
+                return ::waitid(P_PID, static_cast<id_t>(p), &info, WEXITED | WNOHANG | WNOWAIT) !=
+                           0 ||
+                       info.si_pid == p;
+            },
+            deadline, 5ms);
     }
     auto end = std::chrono::steady_clock::now() + deadline;
-    struct pollfd pf{pfd, POLLIN, 0};
+    struct pollfd pf {
+        pfd, POLLIN, 0
+    };
     int rc;
     do {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            end - std::chrono::steady_clock::now());
         rc = ::poll(&pf, 1, static_cast<int>(std::max<long long>(0, left.count())));
     } while (rc < 0 && errno == EINTR);
     ::close(pfd);
@@ -73,7 +79,10 @@ bool tie_to_parent(pid_t parent, int death_signal)
     return ::getppid() == parent;
 }
 
-void close_fds_from(unsigned first) { ::syscall(SYS_close_range, first, ~0U, 0); }
+void close_fds_from(unsigned first)
+{
+    ::syscall(SYS_close_range, first, ~0U, 0);
+}
 
 pid_t spawn(const std::vector<std::string>& argv, const SpawnOptions& options)
 {
@@ -144,13 +153,17 @@ ProgramRun run_program(const std::vector<std::string>& argv, bool capture, doubl
     return r;
 }
 
-bool exited_ok(int status) { return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+bool exited_ok(int status)
+{
+    return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
 
 int wait_child(pid_t p, double timeout_s, bool* timed_out)
 {
     if (timed_out)
         *timed_out = false;
-    if (timeout_s > 0 && !ended_within(p, std::chrono::milliseconds(static_cast<long long>(timeout_s * 1000)))) {
+    if (timeout_s > 0 &&
+        !ended_within(p, std::chrono::milliseconds(static_cast<long long>(timeout_s * 1000)))) {
         if (timed_out)
             *timed_out = true;
         ::kill(p, SIGKILL);

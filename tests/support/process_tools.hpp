@@ -26,9 +26,9 @@ bool tie_to_parent(pid_t parent, int death_signal);
 void close_fds_from(unsigned first);
 
 struct SpawnOptions {
-    int death_signal = SIGTERM;                   // the child gets it if we die
-    bool quiet = false;                           // stdin and stdout on /dev/null; stderr stays
-    std::optional<std::vector<std::string>> env;  // its whole environment; unset: ours
+    int death_signal = SIGTERM;                  // the child gets it if we die
+    bool quiet = false;                          // stdin and stdout on /dev/null; stderr stays
+    std::optional<std::vector<std::string>> env; // its whole environment; unset: ours
 };
 
 // Starts argv (argv[0] searched in PATH) in the background, with no descriptor of ours beyond

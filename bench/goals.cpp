@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "goals.hpp"
+
+#include "text.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string_view>
+
+namespace procfsd::bench {
+
+namespace {
+
+// What a goal's figures say. A goal whose workload did not run for that mount is not listed;
+// one whose workload or baseline did not run has no figure to show (measured false).
+struct Reading {
+    bool measured = false;
+    bool met = false;
+    std::string value;
+    bool listed = true;
+};
+
+Reading reading(bool measured, bool met, std::string value)
+{
+    return {measured, met, std::move(value), true};
+}
+
+Reading not_listed()
+{
+    return {false, false, "", false};
+}
+
+struct Mount {
+    std::string name; // the target, "procfsd-off"
+    std::string tag;  // appended to the goal ids, "off"
+};
+
+using Judge = Reading (*)(const Results&, const Mount&, double limit);
+
+// One goal: id (the mount's tag appended for per-mount goals), text ({mount} names the mount),
+// the limit it is held to, and how the figures are judged.
+struct Goal {
+    std::string_view id;
+    std::string_view text;
+    double limit;
+    Judge judge;
+};
+
+Reading ratio_at_most(double x, double base, double limit, const char* fmt)
+{
+    return reading(std::isfinite(x / base), x / base <= limit, strprintf(fmt, x / base, x, base));
+}
+
+Reading w1_ps_native(const Results& r, const Mount& m, double limit)
+{
+    return ratio_at_most(r.median(m.name, &TargetFigures::ps_ms),
+                         r.median("native", &TargetFigures::ps_ms), limit,
+                         "%.2fx (%.1f vs %.1f ms)");
+}
+
+Reading w1_ps_bindfs(const Results& r, const Mount& m, double limit)
+{
+    double x = r.median(m.name, &TargetFigures::ps_ms),
+           b = r.median("bindfs", &TargetFigures::ps_ms);
+    return reading(std::isfinite(b / x), b / x >= limit,
+                   strprintf("%.2fx faster (%.1f vs %.1f ms)", b / x, x, b));
+}
+
+Reading w1_scan_floor(const Results& r, const Mount& m, double limit)
+{
+    return ratio_at_most(r.median(m.name, &TargetFigures::scan_ms),
+                         r.median("floor", &TargetFigures::scan_ms), limit,
+                         "%.2fx (%.1f vs %.1f ms)");
+}
+
+Reading w2_requests(const Results& r, const Mount& m, double limit)
+{
+    double r2 = r.series(m.name, &TargetFigures::requests_pass2).max();
+    double u2 = r.series(m.name, &TargetFigures::requests_pass2_unexplained).max();
+    return reading(
+        std::isfinite(u2), u2 <= limit,
+        strprintf("%.0f requests at most per pass, %.0f not for processes gone meanwhile%s", r2, u2,
+                  m.tag == "inv" ? "; hidepid= mounts never cache pid entries (by design)" : ""));
+}
+
+Reading w2_native(const Results& r, const Mount& m, double limit)
+{
+    return ratio_at_most(r.median(m.name, &TargetFigures::pass2_ms),
+                         r.median("native", &TargetFigures::pass2_ms), limit,
+                         "%.2fx (%.2f vs %.2f ms)");
+}
+
+Reading w3_floor(const Results& r, const Mount& m, double limit)
+{
+    double tf = 0, tx = 0;
+    std::string per;
+    bool all = true;
+    for (const char* file : {"meminfo", "uptime", "self/stat"}) {
+        double a = r.w3("floor", file).median();
+        double c = r.w3(m.name, file).median();
+        tf += a;
+        tx += c;
+        all = all && c / a <= limit;
+        per += strprintf("%s%s %.2fx", per.empty() ? "" : ", ", file, c / a);
+    }
+    return reading(std::isfinite(tx / tf), all,
+                   strprintf("%s (sum %.1f vs %.1f us)", per.c_str(), tx, tf));
+}
+
+Reading w4_p99(const Results& r, const Mount& m, double limit)
+{
+    auto& w4 = r.at(m.name).w4;
+    if (!w4)
+        return not_listed();
+    auto& lat = w4->lat_us;
+    return reading(
+        !lat.empty(), lat.pct(99) <= limit && w4->stale == 0,
+        strprintf("p99 %.0f us, p50 %.0f us, max %.0f us", lat.pct(99), lat.pct(50), lat.max()));
+}
+
+Reading w4_stale(const Results& r, const Mount& m, double limit)
+{
+    auto& w4 = r.at(m.name).w4;
+    if (!w4)
+        return not_listed();
+    long stale = w4->stale + w4->resurrected + w4->late;
+    return reading(w4->done > 0, static_cast<double>(stale) <= limit,
+                   strprintf("%ld stale (>1 s: %ld, after ENOENT: %ld, late: %ld) of %ld", stale,
+                             w4->stale, w4->resurrected, w4->late, w4->done));
+}
+
+Reading w5_stale(const Results& r, const Mount& m, double limit)
+{
+    auto& w5 = r.at(m.name).w5;
+    if (!w5)
+        return not_listed();
+    return reading(w5->done, static_cast<double>(w5->stale) <= limit,
+                   strprintf("%ld stale of %ld checked", w5->stale, w5->checked));
+}
+
+// Against the processes alive at each reading (others come and go on the machine): tracked
+// processes beyond those alive can only be dead ones still held. `limit` of them may have died
+// between the scan and the listing.
+Reading w5_counters(const Results& r, const Mount& m, double limit)
+{
+    auto& w5 = r.at(m.name).w5;
+    if (!w5)
+        return not_listed();
+    long long excess_before = w5->tracked_before - w5->live_before;
+    long long excess_after = w5->tracked_after - w5->live_after;
+    long long pidfd_excess_after = w5->pidfds_after - w5->live_after;
+    long long allowed = std::max(0LL, excess_before) + static_cast<long long>(limit);
+    return reading(
+        w5->done && w5->tracked_before >= 0,
+        excess_after <= allowed && pidfd_excess_after <= allowed,
+        strprintf("tracked %lld->%lld, pidfds %lld->%lld, with %lld->%lld processes alive "
+                  "(excess %+lld -> %+lld)",
+                  w5->tracked_before, w5->tracked_after, w5->pidfds_before, w5->pidfds_after,
+                  w5->live_before, w5->live_after, excess_before, excess_after));
+}
+
+Reading w5_rss(const Results& r, const Mount& m, double limit)
+{
+    auto& w5 = r.at(m.name).w5;
+    if (!w5)
+        return not_listed();
+    double growth =
+        static_cast<double>(w5->rss_after - w5->rss_before) / static_cast<double>(w5->rss_before);
+    return reading(
+        w5->done && w5->rss_before > 0, std::fabs(growth) <= limit,
+        strprintf("%+.1f%% (%ld -> %ld KiB)", growth * 100, w5->rss_before, w5->rss_after));
+}
+
+// Per process looked up (tracked or, past the pidfd budget, served untracked: both cost their
+// nodes); the same as per tracked process while every one is tracked.
+Reading w6_bytes(const Results& r, const Mount&, double limit)
+{
+    if (!r.w6 || r.w6->levels.empty())
+        return not_listed();
+    double worst = 0;
+    std::string per;
+    for (auto& l : r.w6->levels) {
+        if (std::isfinite(l.bytes_per_lookedup))
+            worst = std::max(worst, l.bytes_per_lookedup);
+        per +=
+            strprintf("%s%ld: %.0f B", per.empty() ? "" : ", ", l.total_ok, l.bytes_per_lookedup);
+    }
+    return reading(worst > 0, worst <= limit, "per process looked up, " + per);
+}
+
+// Judged for each procfsd mount in turn.
+constexpr Goal mount_goals[] = {
+    {"W1ps-native", "W1 ps: {mount} <= 3.0x native", 3.0, w1_ps_native},
+    {"W1ps-bindfs", "W1 ps: {mount} >= 2x faster than bindfs", 2.0, w1_ps_bindfs},
+    {"W1scan-floor", "W1 in-process: {mount} <= 1.2x floor", 1.2, w1_scan_floor},
+    {"W2-requests", "W2: {mount} second pass sends no FUSE request", 0, w2_requests},
+    {"W2-native", "W2: {mount} second pass <= 1.3x native", 1.3, w2_native},
+    {"W3-floor", "W3: {mount} <= 1.2x floor (each file)", 1.2, w3_floor},
+    {"W4-p99", "W4: {mount} exit latency p99 <= 1 ms", 1000, w4_p99},
+    {"W4-stale", "W4: {mount} zero stale answers", 0, w4_stale},
+    {"W5-stale", "W5: {mount} zero stale answers", 0, w5_stale},
+    {"W5-counters", "W5: {mount} tracked/pidfds back to baseline", 5, w5_counters},
+    {"W5-rss", "W5: {mount} daemon RSS within 10% of baseline", 0.10, w5_rss},
+};
+
+// Judged once.
+constexpr Goal daemon_goals[] = {
+    {"W6-bytes", "W6: <= 1 KiB of daemon RSS per tracked process", 1024, w6_bytes},
+};
+
+std::string with_mount(std::string_view text, const std::string& mount)
+{
+    std::string out(text);
+    if (auto pos = out.find("{mount}"); pos != std::string::npos)
+        out.replace(pos, 7, mount);
+    return out;
+}
+
+void print_goal(const std::string& id, const std::string& text, const Reading& r, Json& goals)
+{
+    bool met = r.measured && r.met;
+    std::printf("  %-5s %-62s %s\n",
+                !r.measured ? "n/a"
+                : met       ? "MET"
+                            : "MISS",
+                text.c_str(), r.measured ? r.value.c_str() : "not run");
+    Json x;
+    x["id"] = id;
+    x["target"] = text;
+    x["measured"] = r.measured;
+    x["met"] = met;
+    if (r.measured)
+        x["value"] = r.value;
+    goals.push(x);
+}
+
+} // namespace
+
+void report_goals(const Results& results, Json& file)
+{
+    std::printf("\nTargets\n");
+    Json goals = Json::array();
+    for (const Mount& m : {Mount{"procfsd-off", "off"}, Mount{"procfsd-inv", "inv"}})
+        for (const Goal& g : mount_goals)
+            if (Reading r = g.judge(results, m, g.limit); r.listed)
+                print_goal(std::string(g.id) + "-" + m.tag, with_mount(g.text, m.name), r, goals);
+    for (const Goal& g : daemon_goals)
+        if (Reading r = g.judge(results, {}, g.limit); r.listed)
+            print_goal(std::string(g.id), std::string(g.text), r, goals);
+    file["goals"] = goals;
+}
+
+} // namespace procfsd::bench
