@@ -3,6 +3,7 @@
 
 #include <functional>
 
+#include "fuse/serve.hpp"
 #include "fuse/source.hpp"
 #include "procfsd/entry.hpp"
 
@@ -29,6 +30,15 @@ int attributes(const Request& r, const Node& node, struct stat* st)
         return 0;
     }
     return rv;
+}
+
+int reply_attributes(const Request& r, const Node& node)
+{
+    struct stat st{};
+    if (int rv = attributes(r, node, &st); rv < 0)
+        return rv;
+    fuse_reply_attr(r.req, &st, r.mount.cache_times(node).attr);
+    return replied;
 }
 
 } // namespace procfsd

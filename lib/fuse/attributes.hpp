@@ -11,5 +11,7 @@ namespace procfsd {
 // the source's (whose st_ino readdir reports too, so that `ls -i` and stat agree), or those of
 // a computed entry that the source lacks. Returns 0 or -errno.
 int attributes(const Request& r, const Node& node, struct stat* st);
+// Replies them (getattr, setattr): `replied`, or -errno.
+int reply_attributes(const Request& r, const Node& node);
 
 } // namespace procfsd

@@ -7,13 +7,7 @@ namespace procfsd::fuse_op {
 
 void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*)
 {
-    serve(req, Op::getattr, ino, [](const Request& r, const Node& node) {
-        struct stat st{};
-        if (int rv = attributes(r, node, &st); rv < 0)
-            return rv;
-        fuse_reply_attr(r.req, &st, r.mount.cache_times(node).attr);
-        return replied;
-    });
+    serve(req, Op::getattr, ino, reply_attributes);
 }
 
 } // namespace procfsd::fuse_op

@@ -29,16 +29,11 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
 {
     serve(req, Op::open, ino, [fi](const Request& r, const std::shared_ptr<Node>& node) {
         bool writes = (fi->flags & O_ACCMODE) != O_RDONLY;
-        auto file = std::make_shared<OpenFile>();
-        file->node = node;
-        file->plan = decide(r.mount.options(), *node, r.caller,
-                            writes ? Intent::open_write : Intent::open_read);
-        if (file->plan.refuse < 0)
-            return file->plan.refuse;
-        // Charged before the source is opened: descriptors stay within the caller's share.
-        auto charge = r.mount.charge_handle(r.caller.fsuid());
-        if (!charge.ok())
-            return -EMFILE;
+        std::shared_ptr<OpenFile> file;
+        HandleQuota::Charge charge;
+        if (int rv = start_open(r, node, writes ? Intent::open_write : Intent::open_read, file, charge);
+            rv < 0)
+            return rv;
         // O_CREAT, O_EXCL and O_NOCTTY never reach here; O_TRUNC is the kernel's to apply.
         int flags = (fi->flags & (O_ACCMODE | O_TRUNC | O_APPEND | O_NONBLOCK | O_DIRECT)) | O_NOFOLLOW;
         auto src = source::open_for_caller(r, file->plan, *node, flags);

@@ -9,17 +9,12 @@ namespace procfsd::fuse_op {
 void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
 {
     serve(req, Op::opendir, ino, [fi](const Request& r, const std::shared_ptr<Node>& node) {
-        auto dir = std::make_shared<OpenDir>();
-        dir->node = node;
-        dir->plan = decide(r.mount.options(), *node, r.caller, Intent::list);
-        if (dir->plan.refuse < 0)
-            return dir->plan.refuse;
+        std::shared_ptr<OpenDir> dir;
+        HandleQuota::Charge charge;
+        if (int rv = start_open(r, node, Intent::list, dir, charge); rv < 0)
+            return rv;
         if (int rv = source::check_mode(r, dir->plan, *node); rv < 0)
             return rv;
-        // Charged before the source is opened: descriptors stay within the caller's share.
-        auto charge = r.mount.charge_handle(r.caller.fsuid());
-        if (!charge.ok())
-            return -EMFILE;
         auto src = source::open_for_caller(r, dir->plan, *node, O_RDONLY | O_DIRECTORY);
         if (!src.ok())
             return src.error;

@@ -35,6 +35,22 @@ void serve(fuse_req_t req, Op op, fuse_ino_t ino, Handler&& handler)
         finish(req, handler(r, *node));
 }
 
+// The start of an open or opendir: the object for its handle with the plan for `intent`
+// (refused here when the plan says so), and the caller's charge for the handle, taken before
+// the source is opened so that descriptors stay within the caller's share. 0 or -errno.
+template <typename T>
+int start_open(const Request& r, const std::shared_ptr<Node>& node, Intent intent,
+               std::shared_ptr<T>& open, HandleQuota::Charge& charge)
+{
+    open = std::make_shared<T>();
+    open->node = node;
+    open->plan = decide(r.mount.options(), *node, r.caller, intent);
+    if (open->plan.refuse < 0)
+        return open->plan.refuse;
+    charge = r.mount.charge_handle(r.caller.fsuid());
+    return charge.ok() ? 0 : -EMFILE;
+}
+
 // Replies a new open handle, kept in `table` with its charge until its RELEASE.
 template <typename T>
 int reply_opened(const Request& r, HandleTable<T>& table, std::shared_ptr<T> open,

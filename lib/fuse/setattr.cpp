@@ -66,11 +66,7 @@ void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
             return rv;
         if (int rv = source::run(r, plan, node, [&] { return apply(r, node, attr, to_set, fi); }); rv < 0)
             return rv;
-        struct stat st{};
-        if (int rv = attributes(r, node, &st); rv < 0)
-            return rv;
-        fuse_reply_attr(r.req, &st, r.mount.cache_times(node).attr);
-        return replied;
+        return reply_attributes(r, node);
     });
 }
 
