@@ -50,8 +50,9 @@ constexpr std::array pid_rows{
           .flags = own_process_enters | ptrace_gated | listed_by_mode,
           .children = volatile_},
     Entry{.name = "map_files", .flags = own_process_enters | ptrace_gated, .children = volatile_},
-    Entry{.name = "fdinfo", .flags = ptrace_gated, .children = volatile_},
-    Entry{.name = "ns", .flags = ptrace_gated},
+    Entry{.name = "fdinfo", .flags = ptrace_gated | searched_by_ptrace, .children = volatile_},
+    // Listed by its mode (proc_ns_dir_readdir); its links are ptrace-gated (proc_ns_get_link).
+    Entry{.name = "ns", .flags = ptrace_gated | listed_by_mode},
     // net/: %pK socket addresses (unix, netlink, packet, tcp...) show per reader under
     // kptr_restrict=1, and some files are 0440.
     Entry{.name = "net", .children = short_},
@@ -63,7 +64,7 @@ constexpr std::array pid_rows{
     Entry{.name = "sched", .flags = alike},
     Entry{.name = "autogroup", .flags = alike},
     Entry{.name = "timens_offsets", .flags = alike},
-    Entry{.name = "comm", .flags = alike},
+    Entry{.name = "comm", .flags = alike | group_writes},
     Entry{.name = "syscall", .flags = ptrace_gated},
     Entry{.name = "cmdline", .flags = alike},
     Entry{.name = "stat", .flags = ptrace_zeroes, .unpermitted = stat_without_ptrace},
@@ -103,7 +104,7 @@ constexpr std::array pid_rows{
     Entry{.name = "gid_map", .flags = alike},
     Entry{.name = "projid_map", .flags = alike},
     Entry{.name = "setgroups", .flags = alike},
-    Entry{.name = "timers", .flags = ptrace_gated},
+    Entry{.name = "timers"},
     Entry{.name = "timerslack_ns", .flags = own_thread_may_nice},
     Entry{.name = "patch_state"},
     Entry{.name = "stack_depth", .flags = alike},

@@ -53,10 +53,12 @@ std::string zero_unpermitted_stat(std::string_view stat)
         if (field >= 3 && field - 3 < fields.size())
             fields[field - 3] = value;
     };
-    // startcode and endcode read 1 (the process has an mm), startstack, kstkesp, kstkeip and
-    // wchan 0; start_data .. env_end and exit_code 0.
-    set(26, "1");
-    set(27, "1");
+    // startcode and endcode read 1 while the task has an mm (the daemon's reading shows a code
+    // address), else 0; startstack, kstkesp, kstkeip and wchan 0; start_data .. env_end and
+    // exit_code 0.
+    bool has_mm = fields.size() > 26 - 3 && fields[26 - 3] != "0";
+    set(26, has_mm ? "1" : "0");
+    set(27, has_mm ? "1" : "0");
     for (size_t i : {28, 29, 30, 35, 45, 46, 47, 48, 49, 50, 51, 52})
         set(i, "0");
     std::string out = head;

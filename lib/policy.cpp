@@ -15,7 +15,7 @@ constexpr uint64_t cap(int c) { return uint64_t{1} << c; }
 
 bool is_daemon(const Node& node, const Caller& caller)
 {
-    return node.task && node.task->tgid == caller.daemon().pid;
+    return node.tgid != 0 && node.tgid == caller.daemon().pid;
 }
 
 // __ptrace_may_access() for the daemon as target: the ids match (all the daemon's are 0) and,
@@ -44,11 +44,11 @@ bool hidepid_allows(const MountOptions& o, const Caller& caller, Hidepid min, bo
 
 // A caller from another user namespace and a process outside it (not its own): the kernel
 // refuses the caller every ptrace check on it; a worker thread would pass them.
-bool outside_foreign_caller(const Caller& caller, const TrackedTask& task)
+bool outside_foreign_caller(const Caller& caller, const Node& node)
 {
-    if (caller.in_daemon_user_ns() || task.tgid == caller.tgid())
+    if (caller.in_daemon_user_ns() || node.tgid == caller.tgid())
         return false;
-    return !caller.shares_user_ns_with(task.tid);
+    return !caller.shares_user_ns_with(node.tid);
 }
 
 // The caller may not ptrace the node's process, but a worker thread would pass the kernel's
@@ -60,19 +60,19 @@ bool shielded(const Node& node, const Caller& caller)
         return !may_ptrace_daemon(caller);
     bool gated = node.kind == NodeKind::pid_entry && node.entry &&
                  (node.entry->has(ptrace_gated) || node.entry->has(ptrace_zeroes));
-    return gated && node.task && outside_foreign_caller(caller, *node.task);
+    return gated && node.tgid && outside_foreign_caller(caller, node);
 }
 
 // The hidepid= answer (0, -ENOENT or -EPERM) for a process the daemon judges, entering its
 // directory (`enter`) or only looking at it; 0 where the source, asked as the caller, decides.
 int hidepid_verdict(const MountOptions& o, const Node& node, const Caller& caller, bool enter)
 {
-    if (!node.task || o.hidepid == Hidepid::off)
+    if (!node.tgid || o.hidepid == Hidepid::off)
         return 0;
     bool may_ptrace;
     if (is_daemon(node, caller))
         may_ptrace = may_ptrace_daemon(caller);
-    else if (outside_foreign_caller(caller, *node.task))
+    else if (outside_foreign_caller(caller, node))
         may_ptrace = false;
     else
         return 0;
@@ -129,12 +129,12 @@ bool content_as_caller(const MountOptions& o, const Node& node)
 
 uint64_t stand_in_capabilities(const Node& node, const Caller& caller)
 {
-    if (!node.task || node.task->tgid != caller.tgid())
+    if (!node.tgid || node.tgid != caller.tgid())
         return 0;
     uint64_t caps = cap(CAP_SYS_PTRACE);
     if (node.entry && node.entry->has(own_process_enters))
         caps |= cap(CAP_DAC_READ_SEARCH);
-    if (node.task->tid == caller.tid() && node.kind == NodeKind::pid_entry && node.entry &&
+    if (node.tid == caller.tid() && node.kind == NodeKind::pid_entry && node.entry &&
         node.entry->has(own_thread_may_nice))
         caps |= cap(CAP_SYS_NICE);
     return caps;
@@ -166,6 +166,8 @@ Plan decide(const MountOptions& o, const Node& node, const Caller& caller, Inten
         p.as_caller = stat_as_caller(o, node);
         break;
     case Intent::search:
+        if (node.entry_itself && node.entry->has(searched_by_ptrace))
+            p.refuse = ptrace_refusal(node, caller);
         p.mode_check = own_dir_mask(node, caller, X_OK);
         break;
     case Intent::list: {
@@ -194,6 +196,13 @@ Plan decide(const MountOptions& o, const Node& node, const Caller& caller, Inten
         p.refuse = ptrace_refusal(node, caller);
         p.as_caller = intent == Intent::open_write || content_as_caller(o, node);
         p.content = content_of(node, caller);
+        if (intent == Intent::open_write && node.entry_itself && node.entry->has(group_writes) &&
+            is_daemon(node, caller)) {
+            // The worker is in the daemon's thread group, which the kernel would let write
+            // whatever the mode: the mode decides for the caller, and its writes fail.
+            p.mode_check = W_OK;
+            p.write_refusal = -EINVAL;
+        }
         break;
     case Intent::readlink:
         if (node.kind == NodeKind::self_link || node.kind == NodeKind::thread_self) {

@@ -130,6 +130,8 @@ int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::stri
     if (int rv = check_alive(dir); rv < 0)
         return rv;
     Plan search = decide(r.mount.options(), dir, r.caller, Intent::search);
+    if (search.refuse < 0)
+        return search.refuse;
     if (int rv = source::check_mode(r, search, dir); rv < 0)
         return rv;
     ChildSpec spec;
@@ -137,11 +139,20 @@ int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::stri
         return rv;
 
     std::shared_ptr<TrackedTask> task = dir.task;
+    pid_t tgid = dir.tgid, tid = dir.tid;
     if (spec.track_tid) {
+        tid = spec.track_tid;
+        // Known without a task too: a thread of the daemon is the daemon's process.
+        pid_t daemon = r.mount.daemon().pid;
+        tgid = dir.kind == NodeKind::task_dir ? dir.tgid
+               : ::syscall(SYS_tgkill, daemon, tid, 0) == 0 ? daemon
+                                                            : tid;
         if (int rv = visible_before_tracking(r, spec.track_tid, child_path(dir, n)); rv < 0)
             return rv;
         if (int rv = track(r, spec, task); rv < 0)
             return rv;
+        if (task)
+            tgid = task->tgid;
     }
 
     Node proto;
@@ -149,6 +160,8 @@ int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::stri
     proto.kind = spec.kind;
     proto.path = child_path(dir, n);
     proto.task = task;
+    proto.tgid = tgid;
+    proto.tid = tid;
     proto.entry = spec.entry;
     proto.entry_itself = spec.entry_itself;
     proto.lifetime = spec.lifetime;
@@ -177,6 +190,8 @@ int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::stri
             node->kind = proto.kind;
             node->path = proto.path;
             node->task = proto.task;
+            node->tgid = proto.tgid;
+            node->tid = proto.tid;
             node->entry = proto.entry;
             node->entry_itself = proto.entry_itself;
             node->lifetime = proto.lifetime;

@@ -34,6 +34,8 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
         if (int rv = start_open(r, node, writes ? Intent::open_write : Intent::open_read, file, charge);
             rv < 0)
             return rv;
+        if (int rv = source::check_mode(r, file->plan, *node); rv < 0)
+            return rv;
         // O_CREAT, O_EXCL and O_NOCTTY never reach here; O_TRUNC is the kernel's to apply.
         int flags = (fi->flags & (O_ACCMODE | O_TRUNC | O_APPEND | O_NONBLOCK | O_DIRECT)) | O_NOFOLLOW;
         auto src = source::open_for_caller(r, file->plan, *node, flags);

@@ -41,6 +41,8 @@ void write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off,
     serve_open<OpenFile>(req, Op::write, fi, [=](const Request& r, OpenFile& file) {
         if (!file.fd)
             return -EBADF; // computed, with no source file to write to
+        if (file.plan.write_refusal < 0)
+            return file.plan.write_refusal;
         ssize_t n = source::pwrite(r, file.plan, *file.node, file.fd.get(), data, size, off);
         if (n < 0)
             return static_cast<int>(n);

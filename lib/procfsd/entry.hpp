@@ -56,6 +56,11 @@ enum EntryFlag : uint16_t {
     // A directory whose listing only its mode guards (proc_readfd_common checks no ptrace
     // access; its links do): fd/.
     listed_by_mode = 1 << 5,
+    // Searching it needs ptrace access too (proc_fdinfo_permission: fdinfo/).
+    searched_by_ptrace = 1 << 6,
+    // Only its own thread group may write it, whatever its mode lets open it (comm_write,
+    // proc_tid_comm_permission): others' writes fail with EINVAL.
+    group_writes = 1 << 7,
 };
 
 struct Entry {

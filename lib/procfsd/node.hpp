@@ -62,6 +62,11 @@ struct Node {
     // The process or thread the node belongs to (pid nodes only). Its pidfd tells whether the
     // pid still names the same process, so a recycled pid never shows through an old inode.
     std::shared_ptr<TrackedTask> task;
+    // The process (thread group) and thread it belongs to (pid nodes only), known also when the
+    // daemon has no pidfd to spare and serves the process untracked (task null): the policy
+    // judges the daemon's own process and the caller's by them.
+    pid_t tgid = 0;
+    pid_t tid = 0;
     // The row that serves it (procfsd/entry.hpp): its own, or that of the entry it lies below
     // (fd/3 has fd's). Null for the root and pid and tid directories.
     const Entry* entry = nullptr;

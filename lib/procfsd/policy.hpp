@@ -61,6 +61,8 @@ struct Plan {
     // fd/ and map_files/, which the kernel would let a worker into): 0 for none.
     int mode_check = 0;
     Content content = Content::source;
+    // Writes to the open file fail with this -errno (another thread group's comm: EINVAL).
+    int write_refusal = 0;
     // Listings of the root of a mount whose answers depend on the caller: every process is
     // judged for the caller (listed_pid()), from a listing of all of them.
     bool judge_each_pid = false;

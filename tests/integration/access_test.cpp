@@ -746,3 +746,55 @@ TEST_CASE("a net/ directory chmod'ed after lookup is refused as /proc refuses it
     });
     CHECK(out == "err EACCES / err EACCES\nerr EACCES / err EACCES\n");
 }
+
+namespace {
+
+// What writing `text` to `path` gives: "ok" or the errno's name.
+std::string write_result(const std::string& path, const std::string& text)
+{
+    int fd = ::open(path.c_str(), O_WRONLY);
+    if (fd < 0)
+        return strerrorname_np(errno);
+    ssize_t n = ::write(fd, text.data(), text.size());
+    int err = errno;
+    ::close(fd);
+    return n < 0 ? strerrorname_np(err) : "ok";
+}
+
+std::string stat_result(const std::string& path)
+{
+    int err = lstat_errno(path);
+    return err ? strerrorname_np(err) : "ok";
+}
+
+} // namespace
+
+// The worker threads are in the daemon's thread group, which the kernel lets write its threads'
+// comm (proc_tid_comm_permission, comm_write) and search its fdinfo/ (proc_fdinfo_permission)
+// whatever the caller: the daemon answers as the kernel does for any other root process, here
+// one of the test's own children, read natively by a process outside its group.
+TEST_CASE("nobody renames the daemon's threads or searches its fdinfo/", "[access][daemon]")
+{
+    TestMount m;
+    Child other = spawn_sleeper();
+    const std::string d = std::to_string(m.daemon_pid());
+    const std::string o = std::to_string(other.pid());
+    Identity nobody{65534, 65534};
+    auto as_nobody = [&](const std::function<std::string()>& fn) { return run_as_capture(nobody, fn); };
+
+    for (const std::string& rel : std::vector<std::string>{"/comm", "/task/" + d + "/comm"}) {
+        INFO(rel);
+        std::string native = as_nobody([&] { return write_result("/proc/" + o + replace_all(rel, d, o), "x"); });
+        CHECK(native == "EACCES");
+        CHECK(as_nobody([&] { return write_result(m.path(d + rel), "x"); }) == native);
+        // Root may open it, and is refused the write: only the thread group may.
+        std::string root_native = write_result("/proc/" + o + replace_all(rel, d, o), "x");
+        CHECK(root_native == "EINVAL");
+        CHECK(write_result(m.path(d + rel), "x") == root_native);
+    }
+    CHECK(read_file(m.path(d + "/comm")) == read_file("/proc/" + d + "/comm"));
+
+    std::string native = as_nobody([&] { return stat_result("/proc/" + o + "/fdinfo/0"); });
+    CHECK(native == "EACCES");
+    CHECK(as_nobody([&] { return stat_result(m.path(d + "/fdinfo/0")); }) == native);
+}

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The kernel's tree as rows (lib/entries.cpp) and the content hooks they carry
-// (lib/entry_content.cpp), checked against the kernel's tables (procfs.md 3: tgid_base_stuff,
+// (lib/entry_content.cpp), checked against the kernel's tables (the kernel's tgid_base_stuff,
 // the checks of each entry) and do_task_stat().
 #include <catch2/catch_test_macros.hpp>
 #include <unistd.h>
@@ -177,13 +177,15 @@ TEST_CASE("fd, map_files and fdinfo: who enters them, who lists them, how long t
     CHECK(fdinfo.has(ptrace_gated));
     CHECK_FALSE(fdinfo.has(listed_by_mode));
     CHECK(fdinfo.children == Lifetime::volatile_);
-    // Only those two may be entered by their own process regardless of their mode.
-    for (const Entry& e : pid_rows().rows)
-        if (e.name != "fd" && e.name != "map_files") {
-            INFO(e.name);
+    // Only those two may be entered by their own process regardless of their mode; fd/ and
+    // ns/ are listed by their mode alone (proc_readfd_common, proc_ns_dir_readdir).
+    for (const Entry& e : pid_rows().rows) {
+        INFO(e.name);
+        if (e.name != "fd" && e.name != "map_files")
             CHECK_FALSE(e.has(own_process_enters));
+        if (e.name != "fd" && e.name != "ns")
             CHECK_FALSE(e.has(listed_by_mode));
-        }
+    }
 }
 
 TEST_CASE("stat and wchan are readable by all and served zeroed without ptrace access",
@@ -357,12 +359,11 @@ TEST_CASE("zero_unpermitted_stat leaves text without a comm as it is, and short 
     CHECK(zero_unpermitted_stat(stat_line("9 (old)", fields)) == stat_line("9 (old)", want));
 }
 
-// timers (procfs.md 3, row 52: REG 0444, no check): proc_timers_open and timers_start take the
+// timers (fs/proc/base.c: REG 0444, no check): proc_timers_open and timers_start take the
 // task and its signal lock, nothing else; whoever may read the file (everyone) gets its timers.
-// The row is ptrace_gated, so the daemon refuses EACCES where the kernel answers: the daemon's
-// own timers to a caller that may not ptrace it, a host process's to a container's caller.
-// DISCREPANCY (reported; stricter than the kernel, not a leak).
-TEST_CASE("timers carries no ptrace check, as in the kernel", "[unit][entries][!mayfail]")
+// So the daemon answers too, where a ptrace gate would refuse EACCES: the daemon's own timers
+// to a caller that may not ptrace it, a host process's to a container's caller.
+TEST_CASE("timers carries no ptrace check, as in the kernel", "[unit][entries]")
 {
     const Entry& timers = pid_rows().find("timers");
     REQUIRE(is_row(pid_rows(), "timers"));
@@ -372,12 +373,11 @@ TEST_CASE("timers carries no ptrace check, as in the kernel", "[unit][entries][!
 }
 
 // do_task_stat() prints startcode and endcode as `mm ? (permitted ? mm->start_code : 1) : 0`: a
-// task without an mm (a kernel thread, a zombie) shows 0 to every reader. zero_unpermitted_stat
-// sets them to 1 whatever the source showed, so a reader without ptrace access (a container's
-// root reading the host's kthreadd, pid 2, whose stat is served unpermitted) sees 1 1 where the
-// kernel shows 0 0. DISCREPANCY (reported).
+// task without an mm (a kernel thread, a zombie) shows 0 to every reader, also to a reader
+// without ptrace access (a container's root reading the host's kthreadd, pid 2, whose stat is
+// served unpermitted).
 TEST_CASE("zero_unpermitted_stat keeps startcode and endcode 0 for a task without an mm",
-          "[unit][entries][stat][!mayfail]")
+          "[unit][entries][stat]")
 {
     // kthreadd as the daemon reads it: no mm, so vsize, rss, the code range and stack are 0.
     std::vector<std::string> fields = stat_fields();

@@ -20,7 +20,7 @@ namespace {
 struct Cell {
     const char* rel; // below /proc/<pid>/
     Intent intent;
-    mode_t mode; // as the kernel makes it (procfs.md 3)
+    mode_t mode; // as the kernel makes it (fs/proc/base.c)
     const char* label;
 };
 

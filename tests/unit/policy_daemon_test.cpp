@@ -3,7 +3,7 @@
 // group the workers are in (judged as the kernel judges any root process), and the caller's own,
 // whose thread group they are not in (the worker stands in with the capability that passes the
 // kernel's own-process check). Kernel rules: __ptrace_may_access, proc_fd_permission,
-// do_task_stat, proc_pid_wchan, timerslack_ns_write (procfs.md 2.3 and 3).
+// do_task_stat, proc_pid_wchan, timerslack_ns_write (fs/proc/base.c, array.c).
 #include <catch2/catch_test_macros.hpp>
 #include <unistd.h>
 
@@ -248,30 +248,31 @@ TEST_CASE("CAP_SYS_NICE is stood in only for timerslack_ns of the caller's own t
 
 // proc_tid_comm_permission() lets the members of a thread group read and write
 // /proc/<pid>/task/<tid>/comm whatever its mode, and generic_permission() decides for everyone
-// else (procfs.md 3, row 15): nobody may not write a root thread's comm (0644 root: EACCES). The
-// worker threads are in the daemon's group, so asked as nobody the source lets them write the
-// daemon's thread names. decide() plans it as any other write, as the caller, without a check.
-// DISCREPANCY (reported): the daemon's own task/<tid>/comm is not judged by the daemon.
+// else: nobody may not write a root thread's comm (0644 root: EACCES), and comm_write() refuses
+// every writer outside the group (EINVAL). The worker threads are in the daemon's group, so the
+// source would let them write the daemon's thread names: the daemon checks the mode itself and
+// refuses the writes.
 TEST_CASE("the daemon's thread comm refuses an unprivileged writer",
-          "[unit][policy][daemon][!mayfail]")
+          "[unit][policy][daemon]")
 {
     auto comm = pid_entry(task_of(daemon_pid, daemon_thread), "comm", S_IFREG | 0644);
     REQUIRE(comm->path == "100/task/101/comm");
     Plan p = decide(MountOptions{}, *comm, unprivileged(), Intent::open_write);
     // Either refused outright or checked against the mode by the daemon.
     CHECK((p.refuse == -EACCES || (p.mode_check & W_OK) != 0));
+    CHECK(p.write_refusal == -EINVAL);
 }
 
 // When the daemon has no pidfd to spare, lookups serve processes untracked (node.task null,
-// fuse/lookup.cpp track()). The daemon's own process is then not recognised (is_daemon() wants
-// a task), and its ptrace-gated entries are asked of the source as the caller, where a worker
-// passes same_thread_group(): the kernel's rule for a root process, which the policy's own
-// header promises for that process, no longer holds. DISCREPANCY (reported).
+// fuse/lookup.cpp track()). The daemon's own process must still be recognised (by the node's
+// tgid, which the lookup knows without a task): else its ptrace-gated entries would be asked of
+// the source as the caller, where a worker passes same_thread_group().
 TEST_CASE("the daemon's process is judged as the daemon's also when it is served untracked",
-          "[unit][policy][daemon][!mayfail]")
+          "[unit][policy][daemon]")
 {
     auto maps = pid_entry(nullptr, "maps", S_IFREG | 0444);
     maps->path = "100/maps";
+    maps->tgid = maps->tid = daemon_pid; // what the lookup knows without a task
     CHECK(decide(MountOptions{}, *maps, unprivileged(), Intent::open_read).refuse == -EACCES);
     auto dir = pid_dir(task_of(daemon_pid));
     dir->task = nullptr;
@@ -280,13 +281,12 @@ TEST_CASE("the daemon's process is judged as the daemon's also when it is served
 }
 
 // proc_fdinfo_permission() checks ptrace access for every access to fdinfo/, searching it
-// included (procfs.md 3, row 4: "open of dir and files needs READ_FSCREDS"): nobody may not even
-// stat() /proc/<root process>/fdinfo/0. decide() refuses opening the daemon's fdinfo/ and its
-// files, but the search of fdinfo/ and the stat of fdinfo/0 go to the source as the caller, where
-// a worker passes the check (same thread group): any caller learns which descriptors the daemon
-// has open. DISCREPANCY (reported).
+// included (PTRACE_MODE_READ_FSCREDS): nobody may not even
+// stat() /proc/<root process>/fdinfo/0. A worker would pass the check (same thread group), so
+// the daemon refuses the search of its own fdinfo/ itself: else any caller would learn which
+// descriptors the daemon has open.
 TEST_CASE("looking up a name in the daemon's fdinfo/ is refused to a caller that may not ptrace it",
-          "[unit][policy][daemon][!mayfail]")
+          "[unit][policy][daemon]")
 {
     auto daemon = task_of(daemon_pid);
     auto fdinfo = pid_entry(daemon, "fdinfo", S_IFDIR | 0555);
@@ -302,8 +302,8 @@ TEST_CASE("looking up a name in the daemon's fdinfo/ is refused to a caller that
 // fd/ is; only its links are ptrace-gated (proc_ns_get_link). The ns row is ptrace_gated without
 // listed_by_mode, so the daemon refuses EACCES a listing the kernel allows: root ids without
 // capabilities on the daemon's ns/ (owner bits r-x), a container caller on the ns/ of a host
-// process of its own uid. DISCREPANCY (reported; stricter than the kernel, not a leak).
-TEST_CASE("ns/ is listed by its mode alone, as in the kernel", "[unit][policy][daemon][!mayfail]")
+// process of its own uid.
+TEST_CASE("ns/ is listed by its mode alone, as in the kernel", "[unit][policy][daemon]")
 {
     auto ns = pid_entry(task_of(daemon_pid), "ns", S_IFDIR | 0511);
     CHECK(decide(MountOptions{}, *ns, powerless_root(), Intent::list).refuse == 0);

@@ -205,6 +205,10 @@ inline std::unique_ptr<Node> pid_dir(std::shared_ptr<TrackedTask> t)
     n->lifetime = Lifetime::process;
     n->mode = S_IFDIR | 0555;
     n->task = std::move(t);
+    if (n->task) {
+        n->tgid = n->task->tgid;
+        n->tid = n->task->tid;
+    }
     return n;
 }
 
@@ -220,6 +224,10 @@ inline std::unique_ptr<Node> task_dir(std::shared_ptr<TrackedTask> t)
     n->lifetime = n->entry->lifetime;
     n->mode = S_IFDIR | 0555;
     n->task = std::move(t);
+    if (n->task) {
+        n->tgid = n->task->tgid;
+        n->tid = n->task->tid;
+    }
     return n;
 }
 
@@ -233,6 +241,10 @@ inline std::unique_ptr<Node> tid_dir(std::shared_ptr<TrackedTask> t)
     n->lifetime = Lifetime::process;
     n->mode = S_IFDIR | 0555;
     n->task = std::move(t);
+    if (n->task) {
+        n->tgid = n->task->tgid;
+        n->tid = n->task->tid;
+    }
     return n;
 }
 
@@ -254,6 +266,10 @@ inline std::unique_ptr<Node> pid_entry(std::shared_ptr<TrackedTask> t, std::stri
     n->mode = mode;
     n->restricted = restricted;
     n->task = std::move(t);
+    if (n->task) {
+        n->tgid = n->task->tgid;
+        n->tid = n->task->tid;
+    }
     return n;
 }
 

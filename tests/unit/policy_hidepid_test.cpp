@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // hidepid= and gid= as the daemon applies them itself: to the processes its worker threads would
 // pass the kernel's checks for (its own), for listings of the root (listed_pid), and how a
-// listing of the root is planned. The rule is has_pid_permissions() (procfs.md 2.3):
+// listing of the root is planned. The rule is has_pid_permissions() (fs/proc/base.c):
 // hidepid=ptraceable asks ptrace alone; otherwise below the level allowed, else gid= members,
 // else ptrace. getattr hides from invisible up (ENOENT), entering is refused from noaccess up
 // (EPERM, or ENOENT when invisible).

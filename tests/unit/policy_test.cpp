@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // decide() for every kind of node, on caller-independent, per-caller and read-only mounts: who a
 // request runs as, what it refuses and where the content comes from (lib/policy.cpp). The
-// expectations are the kernel's rules (/work/shared/reference/procfs.md), not the code's.
+// expectations are the kernel's rules (fs/proc in the kernel), not the code's.
 #include <catch2/catch_test_macros.hpp>
 #include <unistd.h>
 
@@ -330,7 +330,7 @@ TEST_CASE(
     auto tasks = task_dir(other);
     auto tid = tid_dir(thread);
     auto status = pid_entry(other, "status", S_IFREG | 0444);
-    // The reap invalidates them explicitly (fact 1 of REFERENCE.md), so they may be kept long.
+    // The reap invalidates them explicitly (README, How it works), so they may be kept long.
     for (const Node* n : {dir.get(), tasks.get(), tid.get(), status.get()}) {
         CacheTimes t = cache_times(off, *n, true);
         CHECK(t.entry == 600);
