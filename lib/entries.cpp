@@ -114,12 +114,12 @@ constexpr std::array pid_rows{
     Entry{.name = "ksm_stat"},
 };
 
-const EntryTable root_table{
+constexpr EntryTable root_table{
     root_rows,
     {.name = "", .kind = NodeKind::proc_entry, .lifetime = short_, .children = short_},
 };
 // tid_base_stuff lacks a few of these (task, mountstats...); the source decides what exists.
-const EntryTable pid_table{pid_rows, {.name = ""}};
+constexpr EntryTable pid_table{pid_rows, {.name = ""}};
 
 const Tree kernel{root_table, pid_table, pid_table};
 
@@ -131,10 +131,6 @@ const Entry& EntryTable::find(std::string_view name) const noexcept
     return it == rows.end() ? unknown : *it;
 }
 
-bool EntryTable::has_computed() const noexcept
-{
-    return std::any_of(rows.begin(), rows.end(), [](const Entry& e) { return e.compute != nullptr; });
-}
 
 const Tree& kernel_tree() noexcept { return kernel; }
 

@@ -122,6 +122,14 @@ int track(const Request& r, ChildSpec& spec, std::shared_ptr<TrackedTask>& task)
     return tracked.error == -ESRCH ? -ENOENT : tracked.error;
 }
 
+// The process of a task served untracked (the daemon is out of pidfds): still known, since a
+// thread of the daemon is the daemon's process; any other tid names itself.
+pid_t untracked_tgid(const Request& r, pid_t tid)
+{
+    pid_t daemon = r.mount.daemon().pid;
+    return ::syscall(SYS_tgkill, daemon, tid, 0) == 0 ? daemon : tid;
+}
+
 } // namespace
 
 int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::string_view n,
@@ -142,17 +150,14 @@ int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::stri
     pid_t tgid = dir.tgid, tid = dir.tid;
     if (spec.track_tid) {
         tid = spec.track_tid;
-        // Known without a task too: a thread of the daemon is the daemon's process.
-        pid_t daemon = r.mount.daemon().pid;
-        tgid = dir.kind == NodeKind::task_dir ? dir.tgid
-               : ::syscall(SYS_tgkill, daemon, tid, 0) == 0 ? daemon
-                                                            : tid;
         if (int rv = visible_before_tracking(r, spec.track_tid, child_path(dir, n)); rv < 0)
             return rv;
         if (int rv = track(r, spec, task); rv < 0)
             return rv;
         if (task)
             tgid = task->tgid;
+        else if (dir.kind != NodeKind::task_dir)
+            tgid = untracked_tgid(r, tid);
     }
 
     Node proto;

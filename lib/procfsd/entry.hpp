@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -85,13 +86,24 @@ struct Entry {
 
 // The rows of one directory; `unknown` serves names no row has (a newer kernel's entries):
 // the safe default, checked by the kernel for each caller.
-struct EntryTable {
+class EntryTable {
+public:
+    // constexpr, so that the tables are constant-initialized, before any code asks them.
+    constexpr EntryTable(std::span<const Entry> rows, Entry unknown) noexcept
+        : rows(rows), unknown(unknown),
+          has_computed_(std::any_of(rows.begin(), rows.end(), [](const Entry& e) { return e.compute != nullptr; }))
+    {
+    }
+
     std::span<const Entry> rows;
     Entry unknown;
 
     [[nodiscard]] const Entry& find(std::string_view name) const noexcept;
     // Whether some row is computed: listings add those the source lacks (fuse/readdir.cpp).
-    [[nodiscard]] bool has_computed() const noexcept;
+    [[nodiscard]] bool has_computed() const noexcept { return has_computed_; }
+
+private:
+    bool has_computed_; // known once: every listing's end asks
 };
 
 // The tables of one mount's tree: its root, and its pid and tid directories.

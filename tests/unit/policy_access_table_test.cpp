@@ -99,6 +99,29 @@ Outcome outcome(const MountOptions& m, pid_t tgid, uid_t owner, const Cell& c, c
 // Read alike by everyone on a hidepid=off mount: no check at open or read, readable by all.
 const std::set<std::string> read_as_daemon = {"status", "cmdline", "limits", "task list"};
 
+// Every cell of the daemon's own process for `who`: the `refused` ones fail with EACCES, the
+// `zeroed` ones are served unpermitted, the rest by the source. With `by_source_checks`, those
+// the source refuses by mode or capability are asked as the caller (mountstats 0400, writes to
+// root's files, timerslack_ns without CAP_SYS_NICE), with nothing stood in.
+void check_daemon_cells(const Caller& who, const std::set<std::string>& refused,
+                        const std::set<std::string>& zeroed, bool by_source_checks)
+{
+    for (const Cell& c : cells) {
+        INFO(c.label);
+        Outcome o = outcome(MountOptions{}, daemon_pid, 0, c, who);
+        if (refused.contains(c.label)) {
+            CHECK(o.refuse == -EACCES);
+            continue;
+        }
+        CHECK(o.refuse == 0);
+        CHECK(o.content == (zeroed.contains(c.label) ? Content::unpermitted : Content::source));
+        if (!by_source_checks)
+            continue;
+        CHECK(o.as_caller == !read_as_daemon.contains(c.label));
+        CHECK(o.stand_in == 0);
+    }
+}
+
 } // namespace
 
 TEST_CASE("the access table: another process is left to the source, asked as the caller",
@@ -134,21 +157,7 @@ TEST_CASE("the access table: the daemon's process refuses an unprivileged caller
         "pagemap",     "numa_maps",   "io",    "syscall", "personality", "stack",
         "exe",         "cwd",         "root",  "fd/0 readlink", "ns/pid", "ns/net",
         "fd list",     "fdinfo list", "map_files list", "fd/0 stat", "fdinfo/0"};
-    const std::set<std::string> zeroed = {"stat", "wchan"};
-    for (const Cell& c : cells) {
-        INFO(c.label);
-        Outcome o = outcome(MountOptions{}, daemon_pid, 0, c, unprivileged());
-        if (refused.contains(c.label)) {
-            CHECK(o.refuse == -EACCES);
-            continue;
-        }
-        CHECK(o.refuse == 0);
-        CHECK(o.content == (zeroed.contains(c.label) ? Content::unpermitted : Content::source));
-        // The rest the source refuses by mode or capability, asked as the caller (mountstats
-        // 0400, writes to root's files, timerslack_ns without CAP_SYS_NICE).
-        CHECK(o.as_caller == !read_as_daemon.contains(c.label));
-        CHECK(o.stand_in == 0);
-    }
+    check_daemon_cells(unprivileged(), refused, {"stat", "wchan"}, true);
 }
 
 TEST_CASE("the access table: a CAP_SYS_PTRACE caller gets the daemon's process as any root "
@@ -159,18 +168,7 @@ TEST_CASE("the access table: a CAP_SYS_PTRACE caller gets the daemon's process a
     // stay closed to it (proc_fd_permission), so does looking up fd/0.
     const std::set<std::string> refused = {"fd list", "map_files list", "fd/0 readlink",
                                            "fd/0 stat"};
-    for (const Cell& c : cells) {
-        INFO(c.label);
-        Outcome o = outcome(MountOptions{}, daemon_pid, 0, c, ptracer());
-        if (refused.contains(c.label)) {
-            CHECK(o.refuse == -EACCES);
-            continue;
-        }
-        CHECK(o.refuse == 0);
-        CHECK(o.content == Content::source); // stat and wchan in full
-        CHECK(o.as_caller == !read_as_daemon.contains(c.label));
-        CHECK(o.stand_in == 0);
-    }
+    check_daemon_cells(ptracer(), refused, {}, true); // stat and wchan in full
 }
 
 TEST_CASE("the access table: root without capabilities passes the daemon's modes but not its "
@@ -185,18 +183,7 @@ TEST_CASE("the access table: root without capabilities passes the daemon's modes
         "pagemap", "numa_maps", "io", "syscall",     "personality",  "stack",
         "exe",     "cwd",  "root",    "fd/0 readlink", "ns/pid",     "ns/net",
         "fdinfo list", "map_files list", "fdinfo/0"};
-    for (const Cell& c : cells) {
-        INFO(c.label);
-        Outcome o = outcome(MountOptions{}, daemon_pid, 0, c, who);
-        if (refused.contains(c.label)) {
-            CHECK(o.refuse == -EACCES);
-            continue;
-        }
-        CHECK(o.refuse == 0);
-        CHECK(o.content == (c.label == std::string("stat") || c.label == std::string("wchan")
-                                ? Content::unpermitted
-                                : Content::source));
-    }
+    check_daemon_cells(who, refused, {"stat", "wchan"}, false);
 }
 
 TEST_CASE("the access table: the caller's own process is read with the kernel's own-process "

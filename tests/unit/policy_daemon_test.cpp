@@ -38,6 +38,14 @@ std::unique_ptr<Node> daemon_entry(const Gated& g)
                      std::string_view(g.rel).starts_with("fd/"));
 }
 
+// decide() serves `n` to `who` on a default mount from `content`, refusing nothing.
+void check_served(const Node& n, const Caller& who, Content content)
+{
+    Plan p = decide(MountOptions{}, n, who, Intent::open_read);
+    CHECK(p.refuse == 0);
+    CHECK(p.content == content);
+}
+
 } // namespace
 
 TEST_CASE("the daemon's ptrace-gated entries refuse an unprivileged caller with EACCES",
@@ -84,16 +92,10 @@ TEST_CASE("the daemon's stat and wchan are served unpermitted to a caller that m
     for (const Node* n : {stat.get(), wchan.get(), thread_stat.get()}) {
         // Readable by all, with fields zeroed (do_task_stat) or "0" (proc_pid_wchan) for a
         // reader without ptrace access: no refusal.
-        for (const Caller& who : {unprivileged(), powerless_root(), container_root()}) {
-            Plan p = decide(MountOptions{}, *n, who, Intent::open_read);
-            CHECK(p.refuse == 0);
-            CHECK(p.content == Content::unpermitted);
-        }
-        for (const Caller& who : {ptracer(), full_root()}) {
-            Plan p = decide(MountOptions{}, *n, who, Intent::open_read);
-            CHECK(p.refuse == 0);
-            CHECK(p.content == Content::source);
-        }
+        for (const Caller& who : {unprivileged(), powerless_root(), container_root()})
+            check_served(*n, who, Content::unpermitted);
+        for (const Caller& who : {ptracer(), full_root()})
+            check_served(*n, who, Content::source);
     }
     // Another root process's stat is the source's to zero for the caller.
     auto other = pid_entry(task_of(other_pid), "stat", S_IFREG | 0444);
@@ -101,9 +103,7 @@ TEST_CASE("the daemon's stat and wchan are served unpermitted to a caller that m
           Content::source);
     // Entries the kernel gives everyone alike stay the source's.
     auto status = pid_entry(daemon, "status", S_IFREG | 0444);
-    Plan p = decide(MountOptions{}, *status, unprivileged(), Intent::open_read);
-    CHECK(p.refuse == 0);
-    CHECK(p.content == Content::source);
+    check_served(*status, unprivileged(), Content::source);
 }
 
 TEST_CASE("the daemon's fd/ and map_files/ are entered by their mode, which the daemon checks",

@@ -154,25 +154,48 @@ inline std::string dir_path(const TrackedTask& t)
                            : std::to_string(t.tgid) + "/task/" + std::to_string(t.tid);
 }
 
-inline std::unique_ptr<Node> root_node()
+// The fields every fixture node sets.
+inline std::unique_ptr<Node> make_node(NodeKind kind, std::string name, std::string path, mode_t mode)
 {
     auto n = std::make_unique<Node>();
+    n->kind = kind;
+    n->name = std::move(name);
+    n->path = std::move(path);
+    n->mode = mode;
+    return n;
+}
+
+// Serves `n` by the row `e`: its own entry when `itself`, else something below it.
+inline void serve_by(Node& n, const Entry& e, bool itself)
+{
+    n.entry = &e;
+    n.entry_itself = itself;
+    n.lifetime = itself ? e.lifetime : e.children;
+}
+
+// Ties `n` to its task, whose ids the node carries as the lookup's does.
+inline void of_task(Node& n, std::shared_ptr<TrackedTask> t)
+{
+    n.task = std::move(t);
+    if (n.task) {
+        n.tgid = n.task->tgid;
+        n.tid = n.task->tid;
+    }
+}
+
+inline std::unique_ptr<Node> root_node()
+{
+    auto n = make_node(NodeKind::root, "", "", S_IFDIR | 0555);
     n->ino = FUSE_ROOT_ID;
-    n->kind = NodeKind::root;
-    n->mode = S_IFDIR | 0555;
     return n;
 }
 
 // self or thread-self.
 inline std::unique_ptr<Node> link_node(NodeKind kind)
 {
-    auto n = std::make_unique<Node>();
-    n->kind = kind;
-    n->name = kind == NodeKind::self_link ? "self" : "thread-self";
-    n->path = n->name;
-    n->entry = &kernel_tree().root.find(n->name);
-    n->entry_itself = true;
-    n->mode = S_IFLNK | 0777;
+    std::string name = kind == NodeKind::self_link ? "self" : "thread-self";
+    auto n = make_node(kind, name, name, S_IFLNK | 0777);
+    serve_by(*n, kernel_tree().root.find(name), true);
     return n;
 }
 
@@ -182,15 +205,9 @@ inline std::unique_ptr<Node> top_node(std::string_view rel, mode_t mode, bool re
                                       const EntryTable& table = kernel_tree().root)
 {
     auto slash = rel.find('/');
-    const Entry& e = table.find(rel.substr(0, slash));
-    auto n = std::make_unique<Node>();
-    n->kind = NodeKind::proc_entry;
-    n->name = std::string(rel.substr(rel.rfind('/') + 1));
-    n->path = std::string(rel);
-    n->entry = &e;
-    n->entry_itself = slash == std::string_view::npos;
-    n->lifetime = n->entry_itself ? e.lifetime : e.children;
-    n->mode = mode;
+    auto n = make_node(NodeKind::proc_entry, std::string(rel.substr(rel.rfind('/') + 1)),
+                       std::string(rel), mode);
+    serve_by(*n, table.find(rel.substr(0, slash)), slash == std::string_view::npos);
     n->restricted = restricted;
     return n;
 }
@@ -198,53 +215,30 @@ inline std::unique_ptr<Node> top_node(std::string_view rel, mode_t mode, bool re
 // /proc/<pid> (or the lookup-only /proc/<tid> of a thread: kind pid_dir, task a thread).
 inline std::unique_ptr<Node> pid_dir(std::shared_ptr<TrackedTask> t)
 {
-    auto n = std::make_unique<Node>();
-    n->kind = NodeKind::pid_dir;
-    n->name = std::to_string(t->tid);
-    n->path = n->name;
+    std::string name = std::to_string(t->tid);
+    auto n = make_node(NodeKind::pid_dir, name, name, S_IFDIR | 0555);
     n->lifetime = Lifetime::process;
-    n->mode = S_IFDIR | 0555;
-    n->task = std::move(t);
-    if (n->task) {
-        n->tgid = n->task->tgid;
-        n->tid = n->task->tid;
-    }
+    of_task(*n, std::move(t));
     return n;
 }
 
 // /proc/<pid>/task.
 inline std::unique_ptr<Node> task_dir(std::shared_ptr<TrackedTask> t)
 {
-    auto n = std::make_unique<Node>();
-    n->kind = NodeKind::task_dir;
-    n->name = "task";
-    n->path = std::to_string(t->tgid) + "/task";
-    n->entry = &kernel_tree().pid.find("task");
-    n->entry_itself = true;
-    n->lifetime = n->entry->lifetime;
-    n->mode = S_IFDIR | 0555;
-    n->task = std::move(t);
-    if (n->task) {
-        n->tgid = n->task->tgid;
-        n->tid = n->task->tid;
-    }
+    auto n = make_node(NodeKind::task_dir, "task", std::to_string(t->tgid) + "/task", S_IFDIR | 0555);
+    serve_by(*n, kernel_tree().pid.find("task"), true);
+    of_task(*n, std::move(t));
     return n;
 }
 
 // /proc/<pid>/task/<tid>: `t` is the thread.
 inline std::unique_ptr<Node> tid_dir(std::shared_ptr<TrackedTask> t)
 {
-    auto n = std::make_unique<Node>();
-    n->kind = NodeKind::tid_dir;
-    n->name = std::to_string(t->tid);
-    n->path = std::to_string(t->tgid) + "/task/" + n->name;
+    std::string name = std::to_string(t->tid);
+    auto n = make_node(NodeKind::tid_dir, name, std::to_string(t->tgid) + "/task/" + name,
+                       S_IFDIR | 0555);
     n->lifetime = Lifetime::process;
-    n->mode = S_IFDIR | 0555;
-    n->task = std::move(t);
-    if (n->task) {
-        n->tgid = n->task->tgid;
-        n->tid = n->task->tid;
-    }
+    of_task(*n, std::move(t));
     return n;
 }
 
@@ -255,21 +249,11 @@ inline std::unique_ptr<Node> pid_entry(std::shared_ptr<TrackedTask> t, std::stri
                                        const EntryTable& table = kernel_tree().pid)
 {
     auto slash = rel.find('/');
-    const Entry& e = table.find(rel.substr(0, slash));
-    auto n = std::make_unique<Node>();
-    n->kind = NodeKind::pid_entry;
-    n->name = std::string(rel.substr(rel.rfind('/') + 1));
-    n->path = (t ? dir_path(*t) : std::string("?")) + "/" + std::string(rel);
-    n->entry = &e;
-    n->entry_itself = slash == std::string_view::npos;
-    n->lifetime = n->entry_itself ? e.lifetime : e.children;
-    n->mode = mode;
+    auto n = make_node(NodeKind::pid_entry, std::string(rel.substr(rel.rfind('/') + 1)),
+                       (t ? dir_path(*t) : std::string("?")) + "/" + std::string(rel), mode);
+    serve_by(*n, table.find(rel.substr(0, slash)), slash == std::string_view::npos);
     n->restricted = restricted;
-    n->task = std::move(t);
-    if (n->task) {
-        n->tgid = n->task->tgid;
-        n->tid = n->task->tid;
-    }
+    of_task(*n, std::move(t));
     return n;
 }
 
