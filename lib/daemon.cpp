@@ -205,9 +205,16 @@ std::map<std::string, MountOptions> Daemon::mounts() const
 
 std::string Daemon::list() const
 {
+    std::lock_guard lock(mu_);
     std::string out;
-    for (auto& [path, options] : mounts())
-        out += fmt::format("{} {}\n", path, options.to_string());
+    for (auto& [path, mount] : mounts_) {
+        out += fmt::format("{} {}", path, mount->options().to_string());
+        // A pid namespace whose processes are all gone is served as the kernel would: an empty
+        // tree, which the list says.
+        if (const PidNamespace& ns = mount->pids(); ns.foreign())
+            out += fmt::format(" ({}{})", ns.name(), ns.empty() ? ", no process left" : "");
+        out += "\n";
+    }
     return out;
 }
 

@@ -87,28 +87,49 @@ sys::Failure Mount::mount(const fuse_custom_io* io, int fd, bool over_existing)
     if (!io)
         if (auto f = check_mountpoint(over_existing))
             return f;
-    // Per-caller options need a procfs instance that applies them (see private_procfs.hpp).
-    bool private_instance = options_.hidepid != Hidepid::off || options_.gid.has_value();
+    if (!options_.pidns.empty()) {
+        if (options_.source != MountOptions{}.source)
+            return fail(EINVAL, "pidns= serves the kernel's own instance for that namespace; it "
+                                "cannot go with source=");
+        sys::Failure why;
+        auto ns = PidNamespace::open(options_.pidns, why);
+        if (!ns.ok())
+            return fail(-ns.error, why.reason);
+        pidns_ = std::move(ns.value);
+    }
+    // Per-caller options and another pid namespace need a procfs instance that applies them
+    // (see private_procfs.hpp).
+    bool private_instance =
+        options_.hidepid != Hidepid::off || options_.gid.has_value() || pidns_.foreign();
+    auto instance_failure = [&](int err) {
+        return fail(-err, err == -EINVAL && pidns_.foreign()
+                              ? "cannot make its procfs instance: this kernel's procfs has no "
+                                "pidns= (Linux 6.18+)"
+                          : err == -EPERM && pidns_.foreign()
+                              ? "cannot make its procfs instance: the daemon lacks CAP_SYS_ADMIN "
+                                "over the user namespace that owns " + options_.pidns
+                              : "cannot make its procfs instance");
+    };
     auto src = private_instance
-                   ? open_private_procfs(options_)
+                   ? open_private_procfs(options_, pidns_.fd())
                    : sys::openat(AT_FDCWD, options_.source.c_str(), O_PATH | O_DIRECTORY);
     if (!src.ok())
-        return fail(-src.error, private_instance ? "cannot make its procfs instance"
-                                                : "cannot open source=" + options_.source);
+        return private_instance ? instance_failure(src.error)
+                                : fail(-src.error, "cannot open source=" + options_.source);
     source_ = std::move(src.value);
     // The source is served to every user (allow_other): only a procfs may be.
     struct statfs fs{};
     if (::fstatfs(source_.get(), &fs) != 0 || fs.f_type != PROC_SUPER_MAGIC)
         return fail(EINVAL, "source=" + options_.source + " is not a procfs");
-    if (private_instance) {
+    if (options_.hidepid != Hidepid::off || options_.gid.has_value()) {
         // The daemon's own view of the private instance is filtered too: a process the daemon
         // may not ptrace (one of an ancestor user namespace) is not listed to it, though the
         // kernel lists it to a gid= member.
         MountOptions unfiltered;
         unfiltered.subset_pid = options_.subset_pid;
-        auto all = open_private_procfs(unfiltered);
+        auto all = open_private_procfs(unfiltered, pidns_.fd());
         if (!all.ok())
-            return fail(-all.error, "cannot make its procfs instance");
+            return instance_failure(all.error);
         unfiltered_source_ = std::move(all.value);
     }
 

@@ -84,7 +84,7 @@ Error parse_gid(MountOptions& o, std::string_view v)
 }
 
 // In the order `mount` output and `ctl list` print them.
-constexpr std::array<OptionSpec, 9> option_table{{
+constexpr std::array<OptionSpec, 10> option_table{{
     {"ro", "", "refuse every write with EROFS",
      [](MountOptions& o, std::string_view) -> Error {
          o.read_only = true;
@@ -120,6 +120,14 @@ constexpr std::array<OptionSpec, 9> option_table{{
          return std::nullopt;
      },
      [](const MountOptions& o) { return std::string(o.subset_pid ? "subset=pid" : ""); }},
+    {"pidns", "PATH", "show that pid namespace's processes (/proc/<pid>/ns/pid), as procfs",
+     [](MountOptions& o, std::string_view v) -> Error {
+         if (v.empty() || v.front() != '/')
+             return fmt::format("'{}' is not an absolute path", v);
+         o.pidns = std::string(v);
+         return std::nullopt;
+     },
+     [](const MountOptions& o) { return o.pidns.empty() ? "" : "pidns=" + o.pidns; }},
     {"entry_timeout", "S", "seconds the kernel may cache pid directory entries (default 3600)",
      [](MountOptions& o, std::string_view v) { return parse_seconds(v, o.entry_timeout); },
      [](const MountOptions& o) {

@@ -9,7 +9,7 @@
 
 namespace procfsd {
 
-sys::Result<UniqueFd> open_private_procfs(const MountOptions& options)
+sys::Result<UniqueFd> open_private_procfs(const MountOptions& options, int pidns)
 {
     UniqueFd context(::fsopen("proc", FSOPEN_CLOEXEC));
     if (!context)
@@ -31,6 +31,14 @@ sys::Result<UniqueFd> open_private_procfs(const MountOptions& options)
     if (options.subset_pid)
         if (int err = set("subset", "pid"))
             return {UniqueFd{}, err};
+    if (pidns >= 0 && ::fsconfig(context.get(), FSCONFIG_SET_FD, "pidns", nullptr, pidns) != 0) {
+        int err = -errno;
+        spdlog::error("procfs option pidns: {}{}", sys::errno_name(err),
+                      err == -EINVAL ? " (this kernel's procfs may predate pidns=, Linux 6.18)"
+                      : err == -EPERM ? " (the daemon lacks CAP_SYS_ADMIN over the namespace's owner)"
+                                      : "");
+        return {UniqueFd{}, err};
+    }
     if (::fsconfig(context.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
         return {UniqueFd{}, -errno};
     int mnt = ::fsmount(context.get(), FSMOUNT_CLOEXEC,

@@ -149,11 +149,25 @@ int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::stri
     std::shared_ptr<TrackedTask> task = dir.task;
     pid_t tgid = dir.tgid, tid = dir.tid;
     if (spec.track_tid) {
+        // The name is the mount's number for the task; the tracker and the policy know it by
+        // the daemon's (lib/procfsd/pid_namespace.hpp).
+        const PidNamespace& pids = r.mount.pids();
+        pid_t shown = spec.track_tid;
+        spec.track_tid = pids.to_daemon(shown);
+        if (!spec.track_tid)
+            return -ENOENT;
         tid = spec.track_tid;
         if (int rv = visible_before_tracking(r, spec.track_tid, child_path(dir, n)); rv < 0)
             return rv;
         if (int rv = track(r, spec, task); rv < 0)
             return rv;
+        // The number may have been freed and taken by a task outside the namespace between the
+        // translation and the pidfd: the tracked task must still carry the name.
+        if (pids.foreign() && pids.shown_tid(tid) != shown) {
+            if (task)
+                r.mount.tracker().drop_if_unused(task);
+            return -ENOENT;
+        }
         if (task)
             tgid = task->tgid;
         else if (dir.kind != NodeKind::task_dir)

@@ -56,7 +56,12 @@ std::vector<const linux_dirent64*> shown(const Request& r, const OpenDir& dir, c
         if (root && !listed_at_root(r.mount, name))
             continue;
         auto pid = dir.plan.judge_each_pid ? parse_pid_name(name) : std::nullopt;
-        Listed listed = pid ? listed_pid(r.mount.options(), r.caller, *pid) : Listed::yes;
+        // Judged by the daemon's number for it; one gone since the source listed it is left
+        // to the source.
+        pid_t judged = pid ? r.mount.pids().to_daemon(*pid) : 0;
+        Listed listed = !pid      ? Listed::yes
+                        : !judged ? Listed::ask_source
+                                  : listed_pid(r.mount.options(), r.caller, judged);
         if (listed == Listed::no)
             continue;
         if (listed == Listed::ask_source) {

@@ -13,11 +13,12 @@ namespace {
 // there gets ENOENT, as from the kernel's proc_self_get_link.
 int caller_link(const Request& r, NodeKind kind, std::string& out)
 {
-    pid_t tgid = r.caller.tgid();
-    if (r.caller.tid() <= 0 || tgid <= 0)
+    const PidNamespace& pids = r.mount.pids();
+    pid_t tid = pids.shown_tid(r.caller.tid());
+    pid_t tgid = pids.foreign() ? pids.shown_tgid(r.caller.tid()) : r.caller.tgid();
+    if (tid <= 0 || tgid <= 0)
         return -ENOENT;
-    out = kind == NodeKind::self_link ? fmt::format("{}", tgid)
-                                      : fmt::format("{}/task/{}", tgid, r.caller.tid());
+    out = kind == NodeKind::self_link ? fmt::format("{}", tgid) : fmt::format("{}/task/{}", tgid, tid);
     return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "procfsd/handle_table.hpp"
 #include "procfsd/mount_options.hpp"
 #include "procfsd/node_table.hpp"
+#include "procfsd/pid_namespace.hpp"
 #include "procfsd/policy.hpp"
 #include "procfsd/process_tracker.hpp"
 #include "procfsd/stats.hpp"
@@ -86,6 +87,9 @@ public:
     [[nodiscard]] const std::string& mountpoint() const noexcept { return mountpoint_; }
     [[nodiscard]] const MountOptions& options() const noexcept { return options_; }
     [[nodiscard]] int source_fd() const noexcept { return source_.get(); }
+    // The pid namespace the mount shows (pidns=), which numbers its pid and tid directories;
+    // the daemon's own without pidns=.
+    [[nodiscard]] const PidNamespace& pids() const noexcept { return pidns_; }
     // On a mount with hidepid= or gid=: a procfs instance of the same pid namespace and subset
     // without them, whose root lists every process, for listings filtered per caller (see
     // fuse/readdir.cpp). -1 on other mounts.
@@ -130,6 +134,7 @@ private:
     MountOptions options_;
     Shared shared_;
     const Tree& tree_;
+    PidNamespace pidns_;
     UniqueFd source_;
     UniqueFd unfiltered_source_;
     NodeTable nodes_;

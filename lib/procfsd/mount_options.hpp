@@ -27,6 +27,8 @@ struct MountOptions {
     Hidepid hidepid = Hidepid::off;
     std::optional<gid_t> gid;
     bool subset_pid = false;
+    // pidns=: the pid namespace file whose view the mount shows; empty for the daemon's own.
+    std::string pidns;
     // Generic VFS flags (nosuid, nodev, noexec, ...) handed to the kernel as given.
     std::vector<std::string> vfs_flags;
 

@@ -6,11 +6,12 @@
 
 namespace procfsd {
 
-// A detached kernel procfs instance of the daemon's pid namespace, made with fsopen/fsmount
-// and never attached anywhere, carrying a mount's hidepid=, gid= and subset= (Linux 5.8+ gives
-// every procfs mount its own options). The daemon reads it as the caller, so the kernel's own
+// A detached kernel procfs instance, made with fsopen/fsmount and never attached anywhere,
+// carrying a mount's hidepid=, gid= and subset= (Linux 5.8+ gives every procfs mount its own
+// options) and, with `pidns` >= 0, showing that pid namespace (pidns=, Linux 6.18+), else the
+// daemon's. The daemon reads it as the caller, so the kernel's own
 // has_pid_permissions() decides every lookup, listing and open for that caller: the rule is
 // applied, not re-implemented. Returns an O_PATH fd on its root.
-sys::Result<UniqueFd> open_private_procfs(const MountOptions& options);
+sys::Result<UniqueFd> open_private_procfs(const MountOptions& options, int pidns = -1);
 
 } // namespace procfsd
