@@ -196,10 +196,12 @@ TEST_CASE("the systemd unit passes systemd-analyze verify", "[multi]")
     const char* unit = std::getenv("PROCFSD_UNIT");
     REQUIRE(unit);
     ScratchDir tmp;
-    // The configured unit names the installed binary; verify a copy that names the built one.
+    // The configured unit names the installed binary (ExecStart=, ExecReload=); verify a copy
+    // that names the built one, which a fresh checkout has installed nowhere.
     std::string copy = tmp.path + "/procfsd.service";
     int status = -1;
-    run_command("sed 's|^ExecStart=[^ ]*|ExecStart=" + procfsd_binary() + "|' " + unit + " > " + copy, &status);
+    run_command("sed -E 's|^(Exec[A-Za-z]+=)[^ ]*|\\1" + procfsd_binary() + "|' " + unit + " > " + copy,
+                &status);
     REQUIRE(status == 0);
     std::string out = run_command("systemd-analyze verify " + copy + " 2>&1", &status);
     INFO(out);
