@@ -51,6 +51,24 @@ void notify_systemd([[maybe_unused]] const char* state)
 
 using procfsd::MountRequest;
 
+// `ctl mount DIR -o OPTS` as the daemon receives it. The paths are resolved here, by the one who
+// names them, as mount(8) resolves its own: DIR made absolute, and a pidns= file's directories
+// resolved, so that `pidns=/proc/self/ns/pid` names this client's namespace (/proc/<its pid>),
+// not the daemon's, and a relative one this client's directory. The client waits for the
+// answer, so the process named stays alive while the daemon opens its file. Options that do
+// not parse go as given: the daemon refuses them and says why.
+std::string ctl_mount_command(const std::string& dir, const std::string& opts)
+{
+    auto parsed = procfsd::parse_mount_options(opts);
+    auto* options = std::get_if<procfsd::MountOptions>(&parsed);
+    std::string sent = opts;
+    if (options && !options->pidns.empty()) {
+        options->pidns = procfsd::absolute_path(options->pidns);
+        sent = options->to_string();
+    }
+    return "mount\t" + procfsd::absolute_path(dir) + "\t" + sent;
+}
+
 // The config file, or nothing after saying why not on stderr.
 std::optional<procfsd::ConfigFile> read_config_or_say_why(const std::string& path)
 {
@@ -268,7 +286,7 @@ int main(int argc, char** argv)
         using procfsd::absolute_path;
         std::string command = *ctl_list     ? "list"
                               : *ctl_reload ? "reload"
-                              : *ctl_mount  ? "mount\t" + absolute_path(ctl_dir) + "\t" + ctl_opts
+                              : *ctl_mount  ? ctl_mount_command(ctl_dir, ctl_opts)
                                             : "umount\t" + absolute_path(ctl_umount_dir);
         return procfsd::control_client(ctl_via, control_name, command);
     }

@@ -78,7 +78,7 @@ pid_t translate(int fd, unsigned long request, pid_t pid) noexcept
 sys::Result<PidNamespace> PidNamespace::open(const std::string& path, sys::Failure& why)
 {
     auto refuse = [&](int err, const std::string& reason) {
-        why = {-err, fmt::format("pidns={}: {} ({})", path, sys::errno_name(err), reason)};
+        why = {-err, fmt::format("pidns={}: {}", path, reason)};
         return sys::Result<PidNamespace>{PidNamespace{}, -err};
     };
     PidNamespace ns;

@@ -4,6 +4,10 @@
 #include <linux/capability.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <iterator>
+#include <string_view>
+
 #include "procfsd/entry.hpp"
 #include "procfsd/process_tracker.hpp"
 
@@ -12,6 +16,25 @@ namespace procfsd {
 namespace {
 
 constexpr uint64_t cap(int c) { return uint64_t{1} << c; }
+
+// Files the kernel serves for the pid namespace of whoever writes them (task_active_pid_ns of
+// the writer), not for the mount's. Through a pidns= mount the writer is the daemon, in its own
+// namespace: a container's root writing ns_last_pid would set the host's, so the write is
+// refused instead (README, A container's /proc).
+constexpr std::string_view writer_pidns_files[] = {"sys/kernel/ns_last_pid", "sys/kernel/pid_max"};
+
+// The -errno a write to `node` gets before the source is asked: EROFS on a read-only mount,
+// EPERM for a writer-namespaced file of a pidns= mount.
+int refused_write(const MountOptions& o, const Node& node)
+{
+    if (o.read_only)
+        return -EROFS;
+    if (!o.pidns.empty() && node.kind == NodeKind::proc_entry &&
+        std::find(std::begin(writer_pidns_files), std::end(writer_pidns_files), node.path) !=
+            std::end(writer_pidns_files))
+        return -EPERM;
+    return 0;
+}
 
 bool is_daemon(const Node& node, const Caller& caller)
 {
@@ -189,10 +212,8 @@ Plan decide(const MountOptions& o, const Node& node, const Caller& caller, Inten
     }
     case Intent::open_read:
     case Intent::open_write:
-        if (intent == Intent::open_write && o.read_only) {
-            p.refuse = -EROFS;
+        if (intent == Intent::open_write && (p.refuse = refused_write(o, node)) != 0)
             break;
-        }
         p.refuse = ptrace_refusal(node, caller);
         p.as_caller = intent == Intent::open_write || content_as_caller(o, node);
         p.content = content_of(node, caller);
@@ -213,10 +234,8 @@ Plan decide(const MountOptions& o, const Node& node, const Caller& caller, Inten
         p.as_caller = content_as_caller(o, node);
         break;
     case Intent::access:
-        if ((mask & W_OK) && o.read_only) {
-            p.refuse = -EROFS;
+        if ((mask & W_OK) && (p.refuse = refused_write(o, node)) != 0)
             break;
-        }
         p.mode_check = own_dir_mask(node, caller, mask);
         p.as_caller = true; // AT_EACCESS, with the switched credentials
         break;
@@ -224,7 +243,7 @@ Plan decide(const MountOptions& o, const Node& node, const Caller& caller, Inten
         p.as_caller = true;
         break;
     case Intent::change:
-        p.refuse = o.read_only ? -EROFS : 0;
+        p.refuse = refused_write(o, node);
         p.as_caller = true;
         break;
     }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The README's examples run as written there, with the test's own directories for the
-// example's: the Quick start's commands to try, the config file, and a sandbox made with unshare
-// and one made with bubblewrap, which get the procfsd mount as /proc. (fstab: multimount_test.)
+// example's: the Quick start's commands to try, the config file, a sandbox made with unshare
+// and one made with bubblewrap, which get the procfsd mount as /proc, and the same in a pid
+// namespace of their own with a pidns= view, checked against that namespace's kernel procfs.
+// (fstab: multimount_test.)
 #include <catch2/catch_test_macros.hpp>
 
 #include <signal.h>
@@ -10,8 +12,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
+#include <vector>
 
 #include "harness.hpp"
 
@@ -109,4 +114,105 @@ TEST_CASE("the README's config file serves its mounts", "[recipes]")
     }, 10s));
     ::kill(daemon, SIGTERM);
     guard.reap();
+}
+
+namespace {
+
+// What two runs of a container recipe must agree on: ps's pid, ppid, stat and comm (its args
+// hold the recipe, which differs), top's pid, user, state and command, and the lines the recipe
+// echoes. Pids are the namespace's, so they are the same in every run. Not compared: the
+// columns' widths (ps sizes them by pid_max, the daemon's namespace's through procfsd) and the
+// state of the reader itself, which through FUSE waits for the daemon (S) while its own stat is
+// read (README, A container's /proc).
+std::vector<std::string> comparable(const std::string& out)
+{
+    std::vector<std::string> rows;
+    std::istringstream lines(out);
+    std::string line;
+    bool in_top = false;
+    while (std::getline(lines, line)) {
+        std::istringstream words(line);
+        std::vector<std::string> f;
+        for (std::string w; words >> w;)
+            f.push_back(w);
+        if (f.empty())
+            continue;
+        std::string words_only;
+        for (auto& w : f)
+            words_only += (words_only.empty() ? "" : " ") + w;
+        if (f[0] == "PID") {
+            in_top = f.size() > 1 && f[1] == "USER";
+            rows.push_back(words_only);
+        } else if (f[0] == "sleeper" || f[0] == "sleeper:") {
+            rows.push_back(words_only);
+        } else if (f[0].find_first_not_of("0123456789") == std::string::npos) {
+            if (in_top && f.size() >= 12)
+                rows.push_back("top " + f[0] + " " + f[1] + " " + (f[11] == "top" ? "-" : f[7]) + " " + f[11]);
+            else if (!in_top && f.size() >= 4)
+                rows.push_back("ps " + f[0] + " " + f[1] + " " + (f[3] == "ps" ? "-" : f[2]) + " " + f[3]);
+        }
+    }
+    return rows;
+}
+
+bool has_row(const std::vector<std::string>& rows, const std::string& row)
+{
+    return std::find(rows.begin(), rows.end(), row) != rows.end();
+}
+
+} // namespace
+
+// Each recipe runs twice: as written (procfsd's pidns= view of the sandbox's namespace), and
+// with the namespace's own kernel procfs at the same directory, mounted by the namespace's first
+// process (the kernel makes an instance for the mounter's namespace). Inside, ps, top, pgrep
+// and kill must agree.
+TEST_CASE("the README's container recipes show the sandbox its own pid namespace", "[recipes][pidns]")
+{
+    const std::string mount_line =
+        "procfsd ctl mount /run/procfsd/box -o pidns=/proc/self/ns/pid,hidepid=invisible";
+    const std::string umount_line = "procfsd ctl umount /run/procfsd/box";
+    for (const char* lead : {"it over `/proc` in its own mount namespace:",
+                             "that the view exists when bwrap binds it):"}) {
+        auto block = readme_block(lead);
+        REQUIRE(block.size() > 3);
+        std::string recipe;
+        for (auto& l : block)
+            recipe += l + "\n";
+        REQUIRE(recipe.find(mount_line) != std::string::npos);
+        REQUIRE(recipe.find(umount_line) != std::string::npos);
+
+        TestMount m;
+        ScratchDir scratch;
+        const std::string box = scratch.path + "/box";
+        auto procfsd_run = replace_all(replace_all(recipe, "procfsd ctl", m.command() + " ctl"),
+                                       "/run/procfsd/box", box);
+        auto kernel_run = replace_all(
+            replace_all(replace_all(recipe, mount_line, "mount -t proc -o hidepid=invisible proc /run/procfsd/box"),
+                        umount_line, "umount /run/procfsd/box"),
+            "/run/procfsd/box", box);
+
+        long long opens = m.counter("requests_open");
+        int status = -1;
+        std::string out = run_command(procfsd_run + " 2>&1", &status);
+        long long opened = m.counter("requests_open") - opens;
+        int kernel_status = -1;
+        std::string kernel_out = run_command(kernel_run + " 2>&1", &kernel_status);
+        INFO(procfsd_run << "\n--- through procfsd:\n" << out << "\n--- the kernel's:\n" << kernel_out);
+        CHECK(status == 0);
+        CHECK(kernel_status == 0);
+        auto rows = comparable(out);
+        // The namespace's first process is sh, pid 1; the sleeper is listed by its pid there,
+        // and pgrep found it there: kill ended it (SIGTERM, 128 + 15).
+        CHECK(has_row(rows, "ps 1 0 S sh"));
+        CHECK(has_row(rows, "top 1 root S sh"));
+        CHECK(has_row(rows, "sleeper ended: 143"));
+        auto sleeper = std::find_if(rows.begin(), rows.end(), [](auto& r) { return r.rfind("sleeper: ", 0) == 0; });
+        REQUIRE(sleeper != rows.end());
+        CHECK(has_row(rows, "ps " + sleeper->substr(9) + " 1 S sleep"));
+        CHECK(rows == comparable(kernel_out));
+        // ps and top read through the mount, and the recipe's umount left nothing behind.
+        CHECK(opened > 20);
+        CHECK_FALSE(is_mounted(box));
+        CHECK(m.ctl("list").find(box) == std::string::npos);
+    }
 }

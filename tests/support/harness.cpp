@@ -195,7 +195,12 @@ std::string TestMount::mount_path(size_t i, const std::string& rel) const
 
 std::string TestMount::ctl(const std::string& args, int* status) const
 {
-    return run_command(procfsd_binary() + " --control " + control_ + " ctl " + args + " 2>&1", status);
+    return run_command(command() + " ctl " + args + " 2>&1", status);
+}
+
+std::string TestMount::command() const
+{
+    return procfsd_binary() + " --control " + control_;
 }
 
 std::map<std::string, long long> TestMount::counters() const

@@ -41,6 +41,9 @@ public:
     [[nodiscard]] std::map<std::string, long long> counters() const;
     // Runs `procfsd ctl ARGS` against this daemon; returns its output, exit status in *status.
     std::string ctl(const std::string& args, int* status = nullptr) const;
+    // "procfsd --control NAME": how a command reaches this daemon, as `procfsd` reaches the
+    // default one (for recipes written for the default).
+    [[nodiscard]] std::string command() const;
     [[nodiscard]] const std::string& dir() const noexcept { return dir_; }
     // Stops the daemon now (SIGTERM) and waits for the mounts to go.
     void stop();

@@ -198,6 +198,30 @@ TEST_CASE("a read-only mount refuses writes, changes and access(W_OK) with EROFS
     CHECK(decide(MountOptions{}, *oom, unprivileged(), Intent::access, W_OK).refuse == 0);
 }
 
+// The kernel sets ns_last_pid and pid_max of the writer's own pid namespace; through a pidns=
+// mount the writer would be the daemon, in the host's.
+TEST_CASE("a pidns= mount refuses writes to the files the kernel keeps per writer's namespace",
+          "[unit][policy]")
+{
+    MountOptions ns;
+    ns.pidns = "/proc/1/ns/pid";
+    auto last = top_node("sys/kernel/ns_last_pid", S_IFREG | 0666);
+    auto max = top_node("sys/kernel/pid_max", S_IFREG | 0644);
+    auto hostname = top_node("sys/kernel/hostname", S_IFREG | 0644);
+    for (const Caller& who : {unprivileged(), full_root()}) {
+        for (const Node* n : {last.get(), max.get()}) {
+            CHECK(decide(ns, *n, who, Intent::open_write).refuse == -EPERM);
+            CHECK(decide(ns, *n, who, Intent::change).refuse == -EPERM);
+            CHECK(decide(ns, *n, who, Intent::access, W_OK).refuse == -EPERM);
+            CHECK(decide(ns, *n, who, Intent::open_read).refuse == 0);
+            CHECK(decide(ns, *n, who, Intent::access, R_OK).refuse == 0);
+            // A host mount passes the write on: the writer's namespace is the daemon's there.
+            CHECK(decide(MountOptions{}, *n, who, Intent::open_write).refuse == 0);
+        }
+        CHECK(decide(ns, *hostname, who, Intent::open_write).refuse == 0);
+    }
+}
+
 TEST_CASE("self and thread-self are the caller's own links on every mount", "[unit][policy]")
 {
     auto self = link_node(NodeKind::self_link);

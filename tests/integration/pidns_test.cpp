@@ -1,0 +1,585 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// pidns=: a mount shows another pid namespace's view. Each case makes pid namespaces of its own
+// (Sandbox), mounts their view with procfsd, and compares it with the kernel's procfs instance
+// for the same namespace (a detached fsopen("proc") + pidns= instance, read through its fd):
+// the pid set, entry lists, the pid-numbered fields, self and thread-self from inside and
+// outside, ps run inside; reaps, pid reuse, several namespaces side by side, nesting, and the
+// values the kernel refuses.
+#include <catch2/catch_test_macros.hpp>
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include "file_tools.hpp"
+#include "harness.hpp"
+#include "process_tools.hpp"
+
+using namespace procfsd::test;
+using procfsd::support::list_pids;
+using procfsd::support::tie_to_parent;
+
+namespace {
+
+// The init script of a sandbox: a plain process, one of nobody, one with three more threads,
+// and a zombie (the child of a sleep that never waits for it), all below a shell that waits.
+const char* const populated = R"(
+sleep 1000 &
+setpriv --reuid=65534 --regid=65534 --clear-groups sleep 1000 &
+python3 -c 'import threading, time
+for _ in range(3): threading.Thread(target=time.sleep, args=(1000,), daemon=True).start()
+time.sleep(1000)' &
+sh -c 'sleep 0 & exec sleep 1000' &
+wait
+)";
+
+// A fd that closes itself.
+struct Fd {
+    int fd = -1;
+    explicit Fd(int f = -1) : fd(f) {}
+    Fd(Fd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+    Fd& operator=(Fd&& o) noexcept
+    {
+        std::swap(fd, o.fd);
+        return *this;
+    }
+    ~Fd()
+    {
+        if (fd >= 0)
+            ::close(fd);
+    }
+};
+
+// The kernel's own procfs instance for the namespace behind `nsfd`, detached (nothing to
+// unmount): the reference each case compares the mount with.
+Fd kernel_procfs(int nsfd)
+{
+    Fd ctx(::fsopen("proc", FSOPEN_CLOEXEC));
+    if (ctx.fd < 0)
+        return Fd{};
+    if (::fsconfig(ctx.fd, FSCONFIG_SET_FD, "pidns", nullptr, nsfd) != 0 ||
+        ::fsconfig(ctx.fd, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
+        return Fd{};
+    return Fd(::fsmount(ctx.fd, FSMOUNT_CLOEXEC, 0));
+}
+
+// The last NSpid field of a process of ours: its pid in its own namespace.
+pid_t innermost_pid(pid_t pid)
+{
+    auto status = read_file("/proc/" + std::to_string(pid) + "/status");
+    if (!status)
+        return 0;
+    auto at = status->find("\nNSpid:");
+    if (at == std::string::npos)
+        return 0;
+    std::string line = status->substr(at + 7, status->find('\n', at + 1) - at - 7);
+    auto last = line.find_last_of(" \t");
+    return static_cast<pid_t>(std::stol(line.substr(last + 1)));
+}
+
+// A process started in a sandbox by the test: forked by a helper of ours that joined the
+// namespace (setns affects children only), which waits for it. Killing the process makes the
+// helper reap it and exit, so reap() is the process's reap.
+struct NsProcess {
+    Child helper;
+    pid_t host = 0;  // its pid in the test's namespace
+    pid_t in_ns = 0; // its pid in the sandbox's
+
+    NsProcess() = default;
+    NsProcess(NsProcess&& o) noexcept
+        : helper(std::move(o.helper)), host(std::exchange(o.host, 0)), in_ns(o.in_ns)
+    {
+    }
+
+    void kill_and_reap()
+    {
+        if (host > 0)
+            ::kill(host, SIGKILL);
+        helper.reap();
+        host = 0;
+    }
+    ~NsProcess()
+    {
+        if (host > 0)
+            kill_and_reap();
+    }
+};
+
+NsProcess spawn_in(int nsfd, const std::vector<std::string>& argv)
+{
+    int p[2];
+    REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+    pid_t self = ::getpid();
+    pid_t helper = ::fork();
+    REQUIRE(helper >= 0);
+    if (helper == 0) {
+        if (!tie_to_parent(self, SIGKILL) || ::setns(nsfd, CLONE_NEWPID) != 0)
+            ::_exit(126);
+        pid_t child = ::fork();
+        if (child == 0) {
+            // Its parent is outside its namespace, where getppid() gives 0.
+            if (!tie_to_parent(0, SIGKILL))
+                ::_exit(126);
+            std::vector<char*> args;
+            for (auto& a : argv)
+                args.push_back(const_cast<char*>(a.c_str()));
+            args.push_back(nullptr);
+            ::execvp(args[0], args.data());
+            ::_exit(127);
+        }
+        [[maybe_unused]] auto n = ::write(p[1], &child, sizeof child);
+        int status = 0;
+        while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+        }
+        ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128);
+    }
+    ::close(p[1]);
+    NsProcess out;
+    out.helper = Child(helper);
+    pid_t child = 0;
+    REQUIRE(::read(p[0], &child, sizeof child) == sizeof child);
+    ::close(p[0]);
+    out.host = child;
+    out.in_ns = innermost_pid(child);
+    REQUIRE(out.in_ns > 0);
+    return out;
+}
+
+// A pid namespace of the test's own, whose init (pid 1 there) runs `script` with /bin/sh. It
+// is made by a reaper of ours that unshares and forks the init; killing the init ends the
+// namespace (the kernel kills every process in it), which the destructor does.
+class Sandbox {
+public:
+    explicit Sandbox(const std::string& script, int parent_ns = -1)
+    {
+        int p[2];
+        REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+        pid_t self = ::getpid();
+        pid_t reaper = ::fork();
+        REQUIRE(reaper >= 0);
+        if (reaper == 0) {
+            // Nested: the new namespace is made below `parent_ns`, by a process in it.
+            if (!tie_to_parent(self, SIGKILL) ||
+                (parent_ns >= 0 && ::setns(parent_ns, CLONE_NEWPID) != 0))
+                ::_exit(126);
+            if (parent_ns >= 0) {
+                pid_t inner = ::fork(); // in parent_ns: it may unshare a child of it
+                if (inner != 0) {
+                    int status = 0;
+                    ::waitpid(inner, &status, 0);
+                    ::_exit(0);
+                }
+                if (!tie_to_parent(0, SIGKILL)) // its parent is outside parent_ns
+                    ::_exit(126);
+            }
+            if (::unshare(CLONE_NEWPID) != 0)
+                ::_exit(126);
+            pid_t init = ::fork();
+            if (init == 0) {
+                if (!tie_to_parent(0, SIGKILL)) // its parent is outside the namespace
+                    ::_exit(126);
+                ::execl("/bin/sh", "sh", "-c", script.c_str(), nullptr);
+                ::_exit(127);
+            }
+            // The init's pid as the test knows it: ours is the test's when not nested.
+            pid_t host = init;
+            [[maybe_unused]] auto n = ::write(p[1], &host, sizeof host);
+            while (::waitpid(init, nullptr, 0) < 0 && errno == EINTR) {
+            }
+            ::_exit(0);
+        }
+        ::close(p[1]);
+        reaper_ = Child(reaper);
+        pid_t init = 0;
+        bool got = ::read(p[0], &init, sizeof init) == sizeof init;
+        ::close(p[0]);
+        REQUIRE(got);
+        // Nested, the reaper's number for it is its parent namespace's: find ours by that.
+        init_ = parent_ns >= 0 ? from_parent_ns(parent_ns, init) : init;
+        REQUIRE(init_ > 0);
+        ns_ = Fd(::open(ns_path().c_str(), O_RDONLY | O_CLOEXEC));
+        REQUIRE(ns_.fd >= 0);
+        kernel_ = kernel_procfs(ns_.fd);
+        REQUIRE(kernel_.fd >= 0);
+    }
+    Sandbox(const Sandbox&) = delete;
+    Sandbox& operator=(const Sandbox&) = delete;
+    ~Sandbox()
+    {
+        if (init_ > 0)
+            ::kill(init_, SIGKILL);
+        reaper_.reap();
+    }
+
+    [[nodiscard]] pid_t init() const noexcept { return init_; }
+    [[nodiscard]] std::string ns_path() const { return "/proc/" + std::to_string(init_) + "/ns/pid"; }
+    [[nodiscard]] int ns() const noexcept { return ns_.fd; }
+    // The kernel's procfs for the namespace (an O_PATH-like root fd).
+    [[nodiscard]] int kernel() const noexcept { return kernel_.fd; }
+    [[nodiscard]] std::vector<std::string> kernel_pids() const
+    {
+        Fd dir(::openat(kernel_.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        auto pids = dir.fd >= 0 ? list_pids(dir.fd) : std::vector<std::string>{};
+        std::sort(pids.begin(), pids.end());
+        return pids;
+    }
+    [[nodiscard]] std::optional<std::string> kernel_file(const std::string& rel) const
+    {
+        Fd f(::openat(kernel_.fd, rel.c_str(), O_RDONLY | O_CLOEXEC));
+        std::string out;
+        if (f.fd < 0 || !procfsd::support::read_all(f.fd, out))
+            return std::nullopt;
+        return out;
+    }
+    [[nodiscard]] std::optional<std::vector<std::string>> kernel_dir(const std::string& rel) const
+    {
+        Fd f(::openat(kernel_.fd, rel.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (f.fd < 0)
+            return std::nullopt;
+        return list_dir("/proc/self/fd/" + std::to_string(f.fd));
+    }
+
+private:
+    // The pid in the test's namespace of the task `pid` numbers in `parent_ns`.
+    static pid_t from_parent_ns(int parent_ns, pid_t pid)
+    {
+        int rv = ::ioctl(parent_ns, _IOR(0xb7, 0x6, int) /* NS_GET_PID_FROM_PIDNS */, pid);
+        return rv > 0 ? rv : 0;
+    }
+
+    Child reaper_;
+    pid_t init_ = 0;
+    Fd ns_;
+    Fd kernel_;
+};
+
+// The populated sandbox once everything in it is there: six processes (the zombie's exit
+// seen), the threaded one with its four tasks.
+bool populated_ready(const Sandbox& s)
+{
+    auto pids = s.kernel_pids();
+    if (pids.size() != 6)
+        return false;
+    bool zombie = false, threads = false;
+    for (auto& p : pids) {
+        auto stat = s.kernel_file(p + "/stat");
+        if (stat && stat->find(") Z ") != std::string::npos)
+            zombie = true;
+        auto task = s.kernel_dir(p + "/task");
+        if (task && task->size() == 4 + 2) // with . and ..
+            threads = true;
+    }
+    return zombie && threads;
+}
+
+std::vector<std::string> sorted_pids(const std::string& dir)
+{
+    std::vector<std::string> out;
+    for (auto& n : list_dir(dir).value_or(std::vector<std::string>{}))
+        if (procfsd::support::is_pid_name(n))
+            out.push_back(n);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::vector<std::string> sorted(std::optional<std::vector<std::string>> v)
+{
+    auto out = v.value_or(std::vector<std::string>{});
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// The lines of status whose numbers are the namespace's own, and the ids.
+std::string pid_lines(const std::optional<std::string>& status)
+{
+    std::string out;
+    std::istringstream in(status.value_or(""));
+    for (std::string line; std::getline(in, line);)
+        for (const char* key : {"Name:", "State:", "Tgid:", "Pid:", "PPid:", "TracerPid:", "Uid:",
+                                "Gid:", "NStgid:", "NSpid:", "NSpgid:", "NSsid:", "Threads:"})
+            if (line.rfind(key, 0) == 0)
+                out += line + "\n";
+    return out;
+}
+
+// stat's fields up to the session (pid, comm, state, ppid, pgrp, session).
+std::string stat_ids(const std::optional<std::string>& stat)
+{
+    if (!stat)
+        return "";
+    std::istringstream in(stat->substr(stat->rfind(')') + 1));
+    std::string state, ppid, pgrp, session;
+    in >> state >> ppid >> pgrp >> session;
+    return stat->substr(0, stat->rfind(')') + 1) + " " + state + " " + ppid + " " + pgrp + " " + session;
+}
+
+// `ps` inside the sandbox with `proc_setup` making its /proc, minus ps's own line (it has
+// another pid each run).
+std::string ps_inside(const Sandbox& s, const std::string& proc_setup)
+{
+    std::string cmd = "nsenter -t " + std::to_string(s.init()) + " -p -- unshare -m sh -c '" +
+                      proc_setup + " && exec ps -eo pid,ppid,stat,comm,args' 2>&1";
+    int status = -1;
+    std::string out = run_command(cmd, &status);
+    INFO(cmd << "\n" << out);
+    CHECK(status == 0);
+    // Columns collapsed: ps sizes the PID column by /proc/sys/kernel/pid_max, which the kernel
+    // gives per reader's pid namespace and procfsd the daemon's (README, A container's /proc).
+    std::string kept;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);) {
+        if (line.find(" ps -eo ") != std::string::npos)
+            continue;
+        std::istringstream words(line);
+        for (std::string w; words >> w;)
+            kept += w + " ";
+        kept += "\n";
+    }
+    return kept;
+}
+
+// What readlink(2) of self and thread-self gives a process inside (python, with a second
+// thread for thread-self), printed as "getpid() self tid thread-self".
+std::string links_inside(const Sandbox& s, const std::string& root)
+{
+    std::string script = "import os, threading\n"
+                         "r = []\n"
+                         "def t(): r.append('%d %s' % (threading.get_native_id(), os.readlink('" +
+                         root + "/thread-self')))\n"
+                         "th = threading.Thread(target=t); th.start(); th.join()\n"
+                         "print(os.getpid(), os.readlink('" + root + "/self'), r[0])\n";
+    return run_command("nsenter -t " + std::to_string(s.init()) + " -p -- python3 -c \"" + script +
+                       "\" 2>&1");
+}
+
+} // namespace
+
+TEST_CASE("a pidns= mount shows the namespace as the kernel's procfs for it does", "[pidns]")
+{
+    Sandbox s(populated);
+    REQUIRE(wait_until([&] { return populated_ready(s); }, 10s));
+    TestMount m("pidns=" + s.ns_path());
+
+    // The same processes, by their numbers there.
+    auto pids = s.kernel_pids();
+    CHECK(sorted_pids(m.path()) == pids);
+    CHECK(std::find(pids.begin(), pids.end(), "1") != pids.end());
+    for (auto& pid : pids) {
+        INFO("pid " << pid);
+        CHECK(sorted(list_dir(m.path(pid))) == sorted(s.kernel_dir(pid)));
+        CHECK(sorted(list_dir(m.path(pid + "/task"))) == sorted(s.kernel_dir(pid + "/task")));
+        CHECK(pid_lines(read_file(m.path(pid + "/status"))) == pid_lines(s.kernel_file(pid + "/status")));
+        CHECK(stat_ids(read_file(m.path(pid + "/stat"))) == stat_ids(s.kernel_file(pid + "/stat")));
+        CHECK(read_file(m.path(pid + "/cmdline")) == s.kernel_file(pid + "/cmdline"));
+        for (auto& tid : sorted(s.kernel_dir(pid + "/task"))) {
+            if (tid == "." || tid == "..")
+                continue;
+            INFO("tid " << tid);
+            CHECK(pid_lines(read_file(m.path(pid + "/task/" + tid + "/status"))) ==
+                  pid_lines(s.kernel_file(pid + "/task/" + tid + "/status")));
+            // A thread is looked up at the root too, as in procfs.
+            CHECK(lstat_errno(m.path(tid)) == 0);
+        }
+    }
+    // The root lists what the kernel's lists (self, thread-self, the files).
+    CHECK(sorted(list_dir(m.path())) == sorted(s.kernel_dir(".")));
+
+    // self and thread-self name a caller inside by its numbers there...
+    std::string inside = links_inside(s, m.path());
+    std::istringstream words(inside);
+    std::string pid, self, tid, thread_self;
+    words >> pid >> self >> tid >> thread_self;
+    INFO(inside);
+    CHECK(self == pid);
+    CHECK(thread_self == pid + "/task/" + tid);
+    CHECK(pid != std::to_string(::getpid()));
+    // ...and are ENOENT to a caller outside, while listed.
+    errno = 0;
+    CHECK_FALSE(read_link(m.path("self")));
+    CHECK(errno == ENOENT);
+    CHECK_FALSE(read_link(m.path("thread-self")));
+    auto root = list_dir(m.path()).value_or(std::vector<std::string>{});
+    CHECK(std::find(root.begin(), root.end(), "self") != root.end());
+    // The kernel's instance agrees.
+    char buf[64];
+    CHECK(::readlinkat(s.kernel(), "self", buf, sizeof buf) < 0);
+
+    // ps inside, with the mount over /proc, prints what it prints with the kernel's procfs.
+    std::string native = ps_inside(s, "mount -t proc proc /proc");
+    std::string mirrored = ps_inside(s, "mount --bind " + m.path() + " /proc");
+    CHECK(mirrored == native);
+    CHECK(native.find("sleep 1000") != std::string::npos);
+    CHECK(native.find("<defunct>") != std::string::npos);
+    CHECK(m.path().find(' ') == std::string::npos);
+}
+
+TEST_CASE("a process reaped in the namespace vanishes at once; a reused pid never shows through "
+          "an old handle",
+          "[pidns][exit]")
+{
+    Sandbox s("wait; sleep 1000");
+    TestMount m("pidns=" + s.ns_path() + ",entry_timeout=3600");
+    NsProcess victim = spawn_in(s.ns(), {"sleep", "1001"});
+    std::string pid = std::to_string(victim.in_ns);
+    REQUIRE(lstat_errno(m.path(pid + "/status")) == 0);
+    REQUIRE(list_dir(m.path(pid + "/task")));
+    Fd old(::open(m.path(pid).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    REQUIRE(old.fd >= 0);
+    victim.kill_and_reap();
+    CHECK(wait_until([&] { return lstat_errno(m.path(pid)) == ENOENT; }, 1s));
+    CHECK(lstat_errno(m.path(pid + "/status")) == ENOENT);
+
+    // The pid is given again inside: ns_last_pid, written from inside, points before it.
+    NsProcess writer = spawn_in(s.ns(), {"sh", "-c", "echo " + std::to_string(victim.in_ns - 1) +
+                                                        " > /proc/sys/kernel/ns_last_pid"});
+    CHECK(procfsd::support::exited_ok(writer.helper.reap()));
+    writer.host = 0;
+    NsProcess reused = spawn_in(s.ns(), {"sleep", "1002"});
+    REQUIRE(reused.in_ns == victim.in_ns);
+    // Forked, then exec'd: the kernel's instance tells when it runs sleep.
+    REQUIRE(wait_until([&] {
+        auto k = s.kernel_file(pid + "/cmdline");
+        return k && k->find("1002") != std::string::npos;
+    }));
+    auto now = read_file(m.path(pid + "/cmdline"));
+    REQUIRE(now);
+    CHECK(now->find("1002") != std::string::npos);
+    // The old handle names the reaped process, never the new one.
+    Fd through_old(::openat(old.fd, "cmdline", O_RDONLY | O_CLOEXEC));
+    std::string text;
+    if (through_old.fd >= 0)
+        procfsd::support::read_all(through_old.fd, text);
+    CHECK(text.find("1002") == std::string::npos);
+}
+
+TEST_CASE("one daemon serves the host and two namespaces side by side, and a nested one",
+          "[pidns][multimount]")
+{
+    Sandbox a(populated);
+    Sandbox b("sleep 1000 & wait");
+    REQUIRE(wait_until([&] { return populated_ready(a); }, 10s));
+    Sandbox nested("sleep 1000 & wait", a.ns());
+    REQUIRE(wait_until([&] { return b.kernel_pids().size() == 2 && nested.kernel_pids().size() == 2; }, 10s));
+    TestMount m("hidepid=off", {"pidns=" + a.ns_path() + ",hidepid=invisible",
+                                "pidns=" + b.ns_path() + ",hidepid=noaccess",
+                                "pidns=" + nested.ns_path()});
+    // The host mount shows the host's numbers: every sandbox's processes among them.
+    auto host = sorted_pids(m.mount_path(0));
+    CHECK(std::find(host.begin(), host.end(), std::to_string(a.init())) != host.end());
+    CHECK(std::find(host.begin(), host.end(), std::to_string(nested.init())) != host.end());
+    // Root sees each namespace whole.
+    CHECK(sorted_pids(m.mount_path(1)) == a.kernel_pids());
+    CHECK(sorted_pids(m.mount_path(2)) == b.kernel_pids());
+    CHECK(sorted_pids(m.mount_path(3)) == nested.kernel_pids());
+    // The nested namespace's processes are in the outer one too, by the outer one's numbers.
+    CHECK(a.kernel_pids().size() > 6);
+    CHECK(pid_lines(read_file(m.mount_path(3, "1/status"))) == pid_lines(nested.kernel_file("1/status")));
+    // hidepid= per mount, as the kernel applies it: nobody sees only its own process in a,
+    // all of b's but cannot enter root's.
+    Identity nobody{65534, 65534, {}};
+    std::string seen = run_as_capture(nobody, [&] {
+        std::string out;
+        for (auto& p : sorted_pids(m.mount_path(1)))
+            out += p + " ";
+        out += "| ";
+        for (auto& p : sorted_pids(m.mount_path(2)))
+            out += p + " ";
+        out += "| " + std::to_string(lstat_errno(m.mount_path(2, "1/status")));
+        return out;
+    });
+    std::string a_nobody;
+    for (auto& p : a.kernel_pids())
+        if (auto st = a.kernel_file(p + "/status"); st && st->find("Uid:\t65534") != std::string::npos)
+            a_nobody += p + " ";
+    std::string b_all;
+    for (auto& p : b.kernel_pids())
+        b_all += p + " ";
+    CHECK(seen == a_nobody + "| " + b_all + "| " + std::to_string(EPERM));
+    CHECK_FALSE(a_nobody.empty());
+    // ctl list names each namespace.
+    std::string list = m.ctl("list");
+    CHECK(list.find("hidepid=invisible,pidns=" + a.ns_path() + " (pid:[") != std::string::npos);
+    CHECK(list.find("hidepid=noaccess,pidns=" + b.ns_path() + " (pid:[") != std::string::npos);
+}
+
+TEST_CASE("a namespace whose processes are all gone leaves an empty tree", "[pidns]")
+{
+    auto s = std::make_unique<Sandbox>("sleep 1000 & wait");
+    // The mount keeps the namespace by its descriptor; the path dies with the init.
+    ScratchDir scratch;
+    std::string ns_file = scratch.file("ns", "");
+    REQUIRE(::mount(s->ns_path().c_str(), ns_file.c_str(), nullptr, MS_BIND, nullptr) == 0);
+    TestMount m("pidns=" + ns_file);
+    CHECK_FALSE(sorted_pids(m.path()).empty());
+    s.reset(); // the init is killed and reaped: the kernel kills the rest
+    CHECK(wait_until([&] { return sorted_pids(m.path()).empty(); }, 2s));
+    errno = 0;
+    CHECK_FALSE(read_link(m.path("self")));
+    CHECK(errno == ENOENT);
+    CHECK(lstat_errno(m.path("1")) == ENOENT);
+    CHECK(read_file(m.path("uptime")));
+    CHECK(m.ctl("list").find("no process left") != std::string::npos);
+    m.stop();
+    ::umount2(ns_file.c_str(), MNT_DETACH);
+}
+
+TEST_CASE("bad pidns= values are refused with one line, and nothing is mounted", "[pidns][errors]")
+{
+    ScratchDir scratch;
+    std::string mnt = scratch.sub("mnt");
+    std::string plain = scratch.file("plain", "x");
+    // A namespace the daemon's is below: its parent's, kept by a bind mount made inside a
+    // namespace of ours that holds the daemon.
+    struct Bad {
+        std::string value;
+        std::string says;
+    };
+    std::vector<Bad> bad = {
+        {"/nonexistent/ns", "ENOENT (pidns=/nonexistent/ns: no such file)"},
+        {plain, "EINVAL (pidns=" + plain + ": not a namespace file"},
+        {"/proc/self/ns/net", "EINVAL (pidns=/proc/self/ns/net: a net namespace, not a pid namespace)"},
+        {"relative/ns", "is not an absolute path"},
+    };
+    for (auto& b : bad) {
+        auto run = procfsd::support::run_program({procfsd_binary(), "-f", mnt, "-o", "pidns=" + b.value}, true, 30);
+        INFO(b.value << ": " << run.err);
+        CHECK(WIFEXITED(run.status));
+        CHECK(WEXITSTATUS(run.status) != 0);
+        CHECK(run.err.find(b.says) != std::string::npos);
+        CHECK_FALSE(is_mounted(mnt));
+    }
+    // pidns= with source= is a contradiction.
+    Sandbox s("sleep 1000 & wait");
+    auto run = procfsd::support::run_program(
+        {procfsd_binary(), "-f", mnt, "-o", "pidns=" + s.ns_path() + ",source=/tmp"}, true, 30);
+    CHECK(run.err.find("cannot go with source=") != std::string::npos);
+    CHECK_FALSE(is_mounted(mnt));
+
+    // A namespace that is not a descendant of the daemon's: the daemon runs in the sandbox's
+    // (its /proc there is that namespace's) and is given the test's own.
+    std::string host_ns = scratch.file("host-ns", "");
+    REQUIRE(::mount("/proc/self/ns/pid", host_ns.c_str(), nullptr, MS_BIND, nullptr) == 0);
+    std::string cmd = "nsenter -t " + std::to_string(s.init()) + " -p -- unshare -m --mount-proc " +
+                      procfsd_binary() + " -f " + mnt + " -o pidns=" + host_ns + " 2>&1";
+    int status = -1;
+    std::string out = run_command(cmd, &status);
+    INFO(cmd << "\n" << out);
+    CHECK(status != 0);
+    CHECK(out.find("neither the daemon's pid namespace nor a descendant of it") != std::string::npos);
+    CHECK_FALSE(is_mounted(mnt));
+    ::umount2(host_ns.c_str(), MNT_DETACH);
+}
