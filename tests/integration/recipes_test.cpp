@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <vector>
 
@@ -120,12 +121,34 @@ namespace {
 
 // What two runs of a container recipe must agree on: ps's pid, ppid, stat and comm (its args
 // hold the recipe, which differs), top's pid, user, state and command, and the lines the recipe
-// echoes. Pids are the namespace's, so they are the same in every run. Not compared: the
+// echoes. The pids are the namespace's, numbered by their rank in ps's list (1 stays 1, since
+// the namespace's first process is pid 1 in both), because a sanitizer's leak check clones a
+// task of its own at the exit of an instrumented `procfsd ctl` and shifts the numbers after it.
+// Not compared: the
 // columns' widths (ps sizes them by pid_max, the daemon's namespace's through procfsd) and the
 // state of the reader itself, which through FUSE waits for the daemon (S) while its own stat is
 // read (README, A container's /proc).
 std::vector<std::string> comparable(const std::string& out)
 {
+    // The ranks first: ps lists by pid, and every later line names the same processes.
+    std::map<std::string, std::string> rank{{"0", "0"}};
+    {
+        std::istringstream lines(out);
+        bool in_ps = false;
+        for (std::string line; std::getline(lines, line);) {
+            std::istringstream words(line);
+            std::string first, second;
+            words >> first >> second;
+            if (first == "PID")
+                in_ps = second == "PPID";
+            else if (in_ps && !first.empty() && first.find_first_not_of("0123456789") == std::string::npos)
+                rank.emplace(first, std::to_string(rank.size()));
+        }
+    }
+    auto pid = [&](const std::string& p) {
+        auto it = rank.find(p);
+        return it == rank.end() ? "?" + p : it->second;
+    };
     std::vector<std::string> rows;
     std::istringstream lines(out);
     std::string line;
@@ -143,13 +166,15 @@ std::vector<std::string> comparable(const std::string& out)
         if (f[0] == "PID") {
             in_top = f.size() > 1 && f[1] == "USER";
             rows.push_back(words_only);
-        } else if (f[0] == "sleeper" || f[0] == "sleeper:") {
+        } else if (f[0] == "sleeper:" && f.size() == 2) {
+            rows.push_back("sleeper: " + pid(f[1]));
+        } else if (f[0] == "sleeper") {
             rows.push_back(words_only);
         } else if (f[0].find_first_not_of("0123456789") == std::string::npos) {
             if (in_top && f.size() >= 12)
-                rows.push_back("top " + f[0] + " " + f[1] + " " + (f[11] == "top" ? "-" : f[7]) + " " + f[11]);
+                rows.push_back("top " + pid(f[0]) + " " + f[1] + " " + (f[11] == "top" ? "-" : f[7]) + " " + f[11]);
             else if (!in_top && f.size() >= 4)
-                rows.push_back("ps " + f[0] + " " + f[1] + " " + (f[3] == "ps" ? "-" : f[2]) + " " + f[3]);
+                rows.push_back("ps " + pid(f[0]) + " " + pid(f[1]) + " " + (f[3] == "ps" ? "-" : f[2]) + " " + f[3]);
         }
     }
     return rows;
