@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -130,20 +131,20 @@ namespace {
 // read (README, A container's /proc).
 std::vector<std::string> comparable(const std::string& out)
 {
-    // The ranks first: ps lists by pid, and every later line names the same processes.
+    // The ranks first: every pid that ps or top lists, in numeric order.
     std::map<std::string, std::string> rank{{"0", "0"}};
     {
         std::istringstream lines(out);
-        bool in_ps = false;
+        std::set<long> pids;
         for (std::string line; std::getline(lines, line);) {
             std::istringstream words(line);
-            std::string first, second;
-            words >> first >> second;
-            if (first == "PID")
-                in_ps = second == "PPID";
-            else if (in_ps && !first.empty() && first.find_first_not_of("0123456789") == std::string::npos)
-                rank.emplace(first, std::to_string(rank.size()));
+            std::string first;
+            words >> first;
+            if (!first.empty() && first.find_first_not_of("0123456789") == std::string::npos)
+                pids.insert(std::stol(first));
         }
+        for (long p : pids)
+            rank.emplace(std::to_string(p), std::to_string(rank.size()));
     }
     auto pid = [&](const std::string& p) {
         auto it = rank.find(p);
