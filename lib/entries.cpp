@@ -2,6 +2,7 @@
 // The kernel's tree as rows (procfsd/entry.hpp says what a row holds).
 #include <algorithm>
 #include <array>
+#include <iterator>
 
 #include "procfsd/entry.hpp"
 #include "procfsd/entry_content.hpp"
@@ -123,6 +124,9 @@ constexpr EntryTable pid_table{pid_rows, {.name = ""}};
 
 const Tree kernel{root_table, pid_table, pid_table};
 
+// Below the sys row, which serves them otherwise as the rest of sys/.
+constexpr std::string_view writers_pidns_files[] = {"sys/kernel/ns_last_pid", "sys/kernel/pid_max"};
+
 } // namespace
 
 const Entry& EntryTable::find(std::string_view name) const noexcept
@@ -131,7 +135,12 @@ const Entry& EntryTable::find(std::string_view name) const noexcept
     return it == rows.end() ? unknown : *it;
 }
 
-
 const Tree& kernel_tree() noexcept { return kernel; }
+
+bool written_for_writers_pidns(std::string_view path) noexcept
+{
+    return std::find(std::begin(writers_pidns_files), std::end(writers_pidns_files), path) !=
+           std::end(writers_pidns_files);
+}
 
 } // namespace procfsd

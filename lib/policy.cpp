@@ -4,10 +4,6 @@
 #include <linux/capability.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <iterator>
-#include <string_view>
-
 #include "procfsd/entry.hpp"
 #include "procfsd/process_tracker.hpp"
 
@@ -17,21 +13,14 @@ namespace {
 
 constexpr uint64_t cap(int c) { return uint64_t{1} << c; }
 
-// Files the kernel serves for the pid namespace of whoever writes them (task_active_pid_ns of
-// the writer), not for the mount's. Through a pidns= mount the writer is the daemon, in its own
-// namespace: a container's root writing ns_last_pid would set the host's, so the write is
-// refused instead (README, A container's /proc).
-constexpr std::string_view writer_pidns_files[] = {"sys/kernel/ns_last_pid", "sys/kernel/pid_max"};
-
-// The -errno a write to `node` gets before the source is asked: EROFS on a read-only mount,
-// EPERM for a writer-namespaced file of a pidns= mount.
+// The -errno a write to `node` gets before the source is asked: EROFS on a read-only mount;
+// EPERM through a pidns= mount for a file the kernel keeps per writer's namespace, which the
+// daemon would write in its own (a container's root setting the host's ns_last_pid).
 int refused_write(const MountOptions& o, const Node& node)
 {
     if (o.read_only)
         return -EROFS;
-    if (!o.pidns.empty() && node.kind == NodeKind::proc_entry &&
-        std::find(std::begin(writer_pidns_files), std::end(writer_pidns_files), node.path) !=
-            std::end(writer_pidns_files))
+    if (!o.pidns.empty() && node.kind == NodeKind::proc_entry && written_for_writers_pidns(node.path))
         return -EPERM;
     return 0;
 }

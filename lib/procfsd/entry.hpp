@@ -127,4 +127,9 @@ struct Tree {
 // The kernel's tree, which every mount serves unless it is given another (tests).
 const Tree& kernel_tree() noexcept;
 
+// Whether the kernel serves the file at `path` (below the root's rows, "sys/kernel/pid_max")
+// for the pid namespace of whoever writes it (task_active_pid_ns), not for the mount's: through
+// a pidns= mount the writer is the daemon, in its own namespace (policy.cpp refuses the write).
+bool written_for_writers_pidns(std::string_view path) noexcept;
+
 } // namespace procfsd

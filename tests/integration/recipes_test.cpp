@@ -122,45 +122,40 @@ namespace {
 
 // What two runs of a container recipe must agree on: ps's pid, ppid, stat and comm (its args
 // hold the recipe, which differs), top's pid, user, state and command, and the lines the recipe
-// echoes. The pids are the namespace's, numbered by their rank in ps's list (1 stays 1, since
-// the namespace's first process is pid 1 in both), because a sanitizer's leak check clones a
-// task of its own at the exit of an instrumented `procfsd ctl` and shifts the numbers after it.
-// Not compared: the
+// echoes. The pids are the namespace's, numbered by their rank among those listed (1 stays 1:
+// the namespace's first process), because a sanitizer's leak check clones a task of its own at
+// the exit of an instrumented `procfsd ctl` and shifts the numbers after it. Not compared: the
 // columns' widths (ps sizes them by pid_max, the daemon's namespace's through procfsd) and the
 // state of the reader itself, which through FUSE waits for the daemon (S) while its own stat is
 // read (README, A container's /proc).
 std::vector<std::string> comparable(const std::string& out)
 {
-    // The ranks first: every pid that ps or top lists, in numeric order.
-    std::map<std::string, std::string> rank{{"0", "0"}};
-    {
-        std::istringstream lines(out);
-        std::set<long> pids;
-        for (std::string line; std::getline(lines, line);) {
-            std::istringstream words(line);
-            std::string first;
-            words >> first;
-            if (!first.empty() && first.find_first_not_of("0123456789") == std::string::npos)
-                pids.insert(std::stol(first));
-        }
-        for (long p : pids)
-            rank.emplace(std::to_string(p), std::to_string(rank.size()));
-    }
-    auto pid = [&](const std::string& p) {
-        auto it = rank.find(p);
-        return it == rank.end() ? "?" + p : it->second;
-    };
-    std::vector<std::string> rows;
-    std::istringstream lines(out);
-    std::string line;
-    bool in_top = false;
-    while (std::getline(lines, line)) {
+    auto numeric = [](const std::string& w) { return w.find_first_not_of("0123456789") == std::string::npos; };
+    std::vector<std::vector<std::string>> lines;
+    std::set<long> pids;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);) {
         std::istringstream words(line);
         std::vector<std::string> f;
         for (std::string w; words >> w;)
             f.push_back(w);
         if (f.empty())
             continue;
+        if (numeric(f[0]))
+            pids.insert(std::stol(f[0]));
+        lines.push_back(std::move(f));
+    }
+    std::map<std::string, std::string> rank{{"0", "0"}};
+    for (long p : pids)
+        rank.emplace(std::to_string(p), std::to_string(rank.size()));
+    auto pid = [&](const std::string& p) {
+        auto it = rank.find(p);
+        return it == rank.end() ? "?" + p : it->second;
+    };
+
+    std::vector<std::string> rows;
+    bool in_top = false;
+    for (auto& f : lines) {
         std::string words_only;
         for (auto& w : f)
             words_only += (words_only.empty() ? "" : " ") + w;
@@ -171,7 +166,7 @@ std::vector<std::string> comparable(const std::string& out)
             rows.push_back("sleeper: " + pid(f[1]));
         } else if (f[0] == "sleeper") {
             rows.push_back(words_only);
-        } else if (f[0].find_first_not_of("0123456789") == std::string::npos) {
+        } else if (numeric(f[0])) {
             if (in_top && f.size() >= 12)
                 rows.push_back("top " + pid(f[0]) + " " + f[1] + " " + (f[11] == "top" ? "-" : f[7]) + " " + f[11]);
             else if (!in_top && f.size() >= 4)
