@@ -8,11 +8,8 @@
 #include <catch2/catch_test_macros.hpp>
 
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,11 +24,12 @@
 
 #include "file_tools.hpp"
 #include "harness.hpp"
+#include "pid_namespace.hpp"
 #include "process_tools.hpp"
 
 using namespace procfsd::test;
+using procfsd::support::innermost_pid;
 using procfsd::support::list_pids;
-using procfsd::support::tie_to_parent;
 
 namespace {
 
@@ -64,33 +62,6 @@ struct Fd {
     }
 };
 
-// The kernel's own procfs instance for the namespace behind `nsfd`, detached (nothing to
-// unmount): the reference each case compares the mount with.
-Fd kernel_procfs(int nsfd)
-{
-    Fd ctx(::fsopen("proc", FSOPEN_CLOEXEC));
-    if (ctx.fd < 0)
-        return Fd{};
-    if (::fsconfig(ctx.fd, FSCONFIG_SET_FD, "pidns", nullptr, nsfd) != 0 ||
-        ::fsconfig(ctx.fd, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
-        return Fd{};
-    return Fd(::fsmount(ctx.fd, FSMOUNT_CLOEXEC, 0));
-}
-
-// The last NSpid field of a process of ours: its pid in its own namespace.
-pid_t innermost_pid(pid_t pid)
-{
-    auto status = read_file("/proc/" + std::to_string(pid) + "/status");
-    if (!status)
-        return 0;
-    auto at = status->find("\nNSpid:");
-    if (at == std::string::npos)
-        return 0;
-    std::string line = status->substr(at + 7, status->find('\n', at + 1) - at - 7);
-    auto last = line.find_last_of(" \t");
-    return static_cast<pid_t>(std::stol(line.substr(last + 1)));
-}
-
 // A process started in a sandbox by the test: forked by a helper of ours that joined the
 // namespace (setns affects children only), which waits for it. Killing the process makes the
 // helper reap it and exit, so reap() is the process's reap.
@@ -121,125 +92,48 @@ struct NsProcess {
 
 NsProcess spawn_in(int nsfd, const std::vector<std::string>& argv)
 {
-    int p[2];
-    REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
-    pid_t self = ::getpid();
-    pid_t helper = ::fork();
-    REQUIRE(helper >= 0);
-    if (helper == 0) {
-        if (!tie_to_parent(self, SIGKILL) || ::setns(nsfd, CLONE_NEWPID) != 0)
-            ::_exit(126);
-        pid_t child = ::fork();
-        if (child == 0) {
-            // Its parent is outside its namespace, where getppid() gives 0.
-            if (!tie_to_parent(0, SIGKILL))
-                ::_exit(126);
-            std::vector<char*> args;
-            for (auto& a : argv)
-                args.push_back(const_cast<char*>(a.c_str()));
-            args.push_back(nullptr);
-            ::execvp(args[0], args.data());
-            ::_exit(127);
-        }
-        [[maybe_unused]] auto n = ::write(p[1], &child, sizeof child);
-        int status = 0;
-        while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-        }
-        ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128);
-    }
-    ::close(p[1]);
+    auto child = procfsd::support::fork_into(nsfd, [&] {
+        std::vector<char*> args;
+        for (auto& a : argv)
+            args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        ::execvp(args[0], args.data());
+        return 127;
+    });
+    REQUIRE(child.helper > 0);
     NsProcess out;
-    out.helper = Child(helper);
-    pid_t child = 0;
-    REQUIRE(::read(p[0], &child, sizeof child) == sizeof child);
-    ::close(p[0]);
-    out.host = child;
-    out.in_ns = innermost_pid(child);
+    out.helper = Child(child.helper);
+    out.host = child.pid;
+    REQUIRE(out.host > 0);
+    out.in_ns = innermost_pid(child.pid);
     REQUIRE(out.in_ns > 0);
     return out;
 }
 
-// A pid namespace of the test's own, whose init (pid 1 there) runs `script` with /bin/sh. It
-// is made by a reaper of ours that unshares and forks the init; killing the init ends the
-// namespace (the kernel kills every process in it), which the destructor does.
+// A pid namespace of the test's own whose init runs `script` (support::PidNamespace), with
+// the reads of its kernel procfs instance the cases compare with.
 class Sandbox {
 public:
-    explicit Sandbox(const std::string& script, int parent_ns = -1)
+    explicit Sandbox(const std::string& script, int parent_ns = -1) : ns_(script, parent_ns)
     {
-        int p[2];
-        REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
-        pid_t self = ::getpid();
-        pid_t reaper = ::fork();
-        REQUIRE(reaper >= 0);
-        if (reaper == 0) {
-            // Nested: the new namespace is made below `parent_ns`, by a process in it.
-            if (!tie_to_parent(self, SIGKILL) ||
-                (parent_ns >= 0 && ::setns(parent_ns, CLONE_NEWPID) != 0))
-                ::_exit(126);
-            if (parent_ns >= 0) {
-                pid_t inner = ::fork(); // in parent_ns: it may unshare a child of it
-                if (inner != 0) {
-                    int status = 0;
-                    ::waitpid(inner, &status, 0);
-                    ::_exit(0);
-                }
-                if (!tie_to_parent(0, SIGKILL)) // its parent is outside parent_ns
-                    ::_exit(126);
-            }
-            if (::unshare(CLONE_NEWPID) != 0)
-                ::_exit(126);
-            pid_t init = ::fork();
-            if (init == 0) {
-                if (!tie_to_parent(0, SIGKILL)) // its parent is outside the namespace
-                    ::_exit(126);
-                ::execl("/bin/sh", "sh", "-c", script.c_str(), nullptr);
-                ::_exit(127);
-            }
-            // The init's pid as the test knows it: ours is the test's when not nested.
-            pid_t host = init;
-            [[maybe_unused]] auto n = ::write(p[1], &host, sizeof host);
-            while (::waitpid(init, nullptr, 0) < 0 && errno == EINTR) {
-            }
-            ::_exit(0);
-        }
-        ::close(p[1]);
-        reaper_ = Child(reaper);
-        pid_t init = 0;
-        bool got = ::read(p[0], &init, sizeof init) == sizeof init;
-        ::close(p[0]);
-        REQUIRE(got);
-        // Nested, the reaper's number for it is its parent namespace's: find ours by that.
-        init_ = parent_ns >= 0 ? from_parent_ns(parent_ns, init) : init;
-        REQUIRE(init_ > 0);
-        ns_ = Fd(::open(ns_path().c_str(), O_RDONLY | O_CLOEXEC));
-        REQUIRE(ns_.fd >= 0);
-        kernel_ = kernel_procfs(ns_.fd);
-        REQUIRE(kernel_.fd >= 0);
-    }
-    Sandbox(const Sandbox&) = delete;
-    Sandbox& operator=(const Sandbox&) = delete;
-    ~Sandbox()
-    {
-        if (init_ > 0)
-            ::kill(init_, SIGKILL);
-        reaper_.reap();
+        INFO(ns_.problem());
+        REQUIRE(ns_.ok());
     }
 
-    [[nodiscard]] pid_t init() const noexcept { return init_; }
-    [[nodiscard]] std::string ns_path() const { return "/proc/" + std::to_string(init_) + "/ns/pid"; }
-    [[nodiscard]] int ns() const noexcept { return ns_.fd; }
-    // The kernel's procfs for the namespace (an O_PATH-like root fd).
-    [[nodiscard]] int kernel() const noexcept { return kernel_.fd; }
+    [[nodiscard]] pid_t init() const noexcept { return ns_.init(); }
+    [[nodiscard]] std::string ns_path() const { return ns_.ns_path(); }
+    [[nodiscard]] int ns() const noexcept { return ns_.ns(); }
+    [[nodiscard]] int kernel() const noexcept { return ns_.kernel(); }
     [[nodiscard]] std::vector<std::string> kernel_pids() const
     {
-        Fd dir(::openat(kernel_.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        Fd dir(::openat(ns_.kernel(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         auto pids = dir.fd >= 0 ? list_pids(dir.fd) : std::vector<std::string>{};
         std::sort(pids.begin(), pids.end());
         return pids;
     }
     [[nodiscard]] std::optional<std::string> kernel_file(const std::string& rel) const
     {
-        Fd f(::openat(kernel_.fd, rel.c_str(), O_RDONLY | O_CLOEXEC));
+        Fd f(::openat(ns_.kernel(), rel.c_str(), O_RDONLY | O_CLOEXEC));
         std::string out;
         if (f.fd < 0 || !procfsd::support::read_all(f.fd, out))
             return std::nullopt;
@@ -247,24 +141,14 @@ public:
     }
     [[nodiscard]] std::optional<std::vector<std::string>> kernel_dir(const std::string& rel) const
     {
-        Fd f(::openat(kernel_.fd, rel.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        Fd f(::openat(ns_.kernel(), rel.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (f.fd < 0)
             return std::nullopt;
         return list_dir("/proc/self/fd/" + std::to_string(f.fd));
     }
 
 private:
-    // The pid in the test's namespace of the task `pid` numbers in `parent_ns`.
-    static pid_t from_parent_ns(int parent_ns, pid_t pid)
-    {
-        int rv = ::ioctl(parent_ns, _IOR(0xb7, 0x6, int) /* NS_GET_PID_FROM_PIDNS */, pid);
-        return rv > 0 ? rv : 0;
-    }
-
-    Child reaper_;
-    pid_t init_ = 0;
-    Fd ns_;
-    Fd kernel_;
+    procfsd::support::PidNamespace ns_;
 };
 
 // The populated sandbox once everything in it is there: six processes (the zombie's exit
