@@ -84,6 +84,7 @@ void Bench::describe_run()
         levels.push(l);
     file_["config"] = Json::object({
         {"procs", opt_.procs},
+        {"pidns_procs", opt_.pidns_procs},
         {"rounds", opt_.rounds},
         {"w3_iters", opt_.w3_iters},
         {"w4_procs", opt_.w4_procs},
@@ -113,7 +114,9 @@ void Bench::start_sleepers()
 // long-running mount would. Then the workloads' own checks.
 void Bench::warm_up()
 {
-    for (Target* t : targets_.main) {
+    std::vector<Target*> all(targets_.main);
+    all.insert(all.end(), targets_.pidns_pair.begin(), targets_.pidns_pair.end());
+    for (Target* t : all) {
         auto s = scan_once(t->fd);
         results_.of(*t).last_scan = s;
         if (s.errors)
@@ -135,6 +138,8 @@ void Bench::run_workloads()
                 w->run(ctx_, round, order);
         note("round %d of %d done in %.1f s", round + 1, opt_.rounds, seconds_since(r0));
     }
+    // Its processes would count against the pids that W4..W6 start.
+    targets_.stop_pidns();
     for (const Workload* w : workloads_) {
         if (w->schedule != Workload::Schedule::once)
             continue;
@@ -157,7 +162,8 @@ void Bench::report()
                 "bench), %d rounds, targets alternating\n",
                 system_pids_, opt_.procs, opt_.rounds);
     TargetSet& ts = targets_;
-    for (Target* t : {&ts.native, &ts.off, &ts.inv, &ts.floor, &ts.bindfs, &ts.w6})
+    for (Target* t :
+         {&ts.native, &ts.off, &ts.inv, &ts.floor, &ts.bindfs, &ts.native_pidns, &ts.pidns, &ts.w6})
         if (!t->measured && !t->name.empty())
             std::printf("  (%s not measured: %s)\n", t->name.c_str(), t->problem.c_str());
         else if (!t->problem.empty())
@@ -188,6 +194,8 @@ int Bench::run()
     ::close(proc_fd);
     file_["pids_in_proc"] = system_pids_;
     bool started = targets_.start_all(system_pids_);
+    if (started && (opt_.wants("W1") || opt_.wants("W3")))
+        targets_.start_pidns(opt_.pidns_procs);
     if (targets_.bindfs.up)
         file_["bindfs"] = targets_.bindfs_json();
     file_["targets"] = targets_.json();
@@ -197,6 +205,8 @@ int Bench::run()
     }
     std::string shown;
     for (Target* t : targets_.main)
+        shown += " " + t->name;
+    for (Target* t : targets_.pidns_pair)
         shown += " " + t->name;
     note("targets:%s (mounts under %s)", shown.c_str(), targets_.dir().c_str());
 

@@ -172,6 +172,54 @@ Reading w5_rss(const Results& r, const Mount& m, double limit)
         strprintf("%+.1f%% (%ld -> %ld KiB)", growth * 100, w5->rss_before, w5->rss_after));
 }
 
+// What a pidns= mount adds over the kernel's view of its namespace, against what the host
+// mount adds over /proc: (procfsd-pidns / native-pidns) / (procfsd-off / host baseline).
+Reading pidns_over_host(double pidns, double native_pidns, double off, double native, double limit,
+                        const char* what)
+{
+    double x = (pidns / native_pidns) / (off / native);
+    return reading(std::isfinite(x), x <= limit,
+                   strprintf("%s%.2fx (pidns %.2fx its kernel view, host %.2fx /proc)", what, x,
+                             pidns / native_pidns, off / native));
+}
+
+Reading w1_scan_pidns(const Results& r, const Mount&, double limit)
+{
+    auto m = [&](const char* t) { return r.median(t, &TargetFigures::scan_ms); };
+    if (!r.find("procfsd-pidns"))
+        return not_listed();
+    return pidns_over_host(m("procfsd-pidns"), m("native-pidns"), m("procfsd-off"), m("native"),
+                           limit, "");
+}
+
+// The host's ps over /proc bound in a new mount namespace, as ps runs on the mounts.
+Reading w1_ps_pidns(const Results& r, const Mount&, double limit)
+{
+    auto m = [&](const char* t) { return r.median(t, &TargetFigures::ps_ms); };
+    if (!r.find("procfsd-pidns"))
+        return not_listed();
+    return pidns_over_host(m("procfsd-pidns"), m("native-pidns"), m("procfsd-off"), m("native+ns"),
+                           limit, "");
+}
+
+Reading w3_pidns(const Results& r, const Mount&, double limit)
+{
+    if (!r.find("procfsd-pidns"))
+        return not_listed();
+    Reading out = reading(true, true, "");
+    for (const char* file : {"meminfo", "uptime", "self/stat"}) {
+        auto m = [&](const char* t) { return r.w3(t, file).median(); };
+        // Both read by the same process inside the namespace.
+        Reading one =
+            pidns_over_host(m("procfsd-pidns"), m("native-pidns"), m("procfsd-off-inside"),
+                            m("native-inside"), limit, (std::string(file) + " ").c_str());
+        out.measured = out.measured && one.measured;
+        out.met = out.met && one.met;
+        out.value += (out.value.empty() ? "" : "; ") + one.value;
+    }
+    return out;
+}
+
 // Per process looked up (tracked or, past the pidfd budget, served untracked: both cost their
 // nodes); the same as per tracked process while every one is tracked.
 Reading w6_bytes(const Results& r, const Mount&, double limit)
@@ -206,6 +254,10 @@ constexpr Goal mount_goals[] = {
 
 // Judged once.
 constexpr Goal daemon_goals[] = {
+    {"W1scan-pidns", "W1 in-process: a pidns= mount costs <= 1.10x a host mount", 1.10,
+     w1_scan_pidns},
+    {"W1ps-pidns", "W1 ps: a pidns= mount costs <= 1.10x a host mount", 1.10, w1_ps_pidns},
+    {"W3-pidns", "W3: a pidns= mount costs <= 1.10x a host mount (each file)", 1.10, w3_pidns},
     {"W6-bytes", "W6: <= 1 KiB of daemon RSS per tracked process", 1024, w6_bytes},
 };
 

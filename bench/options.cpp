@@ -37,6 +37,10 @@ std::variant<Options, int> parse_options(int argc, char** argv)
     app.add_flag("--no-bindfs", o.no_bindfs, "do not measure bindfs");
     app.add_option("--procs", o.procs, "background processes (default 2000, at most 30000)")
         ->check(CLI::Range(1, 30000));
+    app.add_option("--pidns-procs", o.pidns_procs,
+                   "processes in the pid namespace that the pidns targets show (W1, W3; default "
+                   "1000, 0: no pidns targets)")
+        ->check(CLI::Range(0, 30000));
     app.add_option("--rounds", o.rounds, "rounds per workload (default 5)")
         ->check(CLI::Range(1, 100));
     app.add_option("--json", o.json, "results file (default " PROCFSD_BENCH_JSON ")");

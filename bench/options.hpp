@@ -16,6 +16,7 @@ struct Options {
     std::string bindfs = "bindfs";
     std::string json;    // the results file; default: bench-results.json in the build directory
     size_t procs = 2000; // background processes
+    size_t pidns_procs = 1000; // in the pid namespace of the pidns targets (W1, W3); 0: none
     int rounds = 5;
     long w3_iters = 10000;
     long w4_procs = 1000;

@@ -10,7 +10,7 @@ namespace procfsd::bench {
 
 void table_header(const std::string& title)
 {
-    std::printf("\n%s\n  %-12s %10s %10s %10s %-5s %9s %9s\n", title.c_str(), "target", "median",
+    std::printf("\n%s\n  %-18s %10s %10s %10s %-5s %9s %9s\n", title.c_str(), "target", "median",
                 "min", "max", "unit", "x native", "x floor");
 }
 
@@ -19,7 +19,7 @@ void table_row(const std::string& label, const Series& s, double native, double 
 {
     double m = s.median();
     int prec = m < 10 ? 2 : 1;
-    std::printf("  %-12s %10s %10s %10s %-5s %9s %9s  %s\n", label.c_str(),
+    std::printf("  %-18s %10s %10s %10s %-5s %9s %9s  %s\n", label.c_str(),
                 fmt_num(m, prec).c_str(), fmt_num(s.min(), prec).c_str(),
                 fmt_num(s.max(), prec).c_str(), unit.c_str(), fmt_ratio(m / native).c_str(),
                 fmt_ratio(m / floor).c_str(), extra.c_str());

@@ -2,9 +2,11 @@
 #include "targets.hpp"
 
 #include "emergency_stop.hpp"
+#include "file_tools.hpp"
 #include "mount_tools.hpp"
 #include "options.hpp"
 #include "process_tools.hpp"
+#include "scan.hpp"
 #include "text.hpp"
 
 #include <fcntl.h>
@@ -33,6 +35,26 @@ pid_t spawn_server(const std::vector<std::string>& argv)
     return p;
 }
 
+// The init script of the bench's pid namespace: `n` sleepers, then it waits.
+std::string sleepers_script(size_t n)
+{
+    return strprintf("i=0; while [ $i -lt %zu ]; do sleep infinity & i=$((i+1)); done; wait", n);
+}
+
+// Whether the namespace behind the kernel instance `root` holds its init and `n` processes that
+// run sleep (forked and exec'd).
+bool holds_sleepers(int root, size_t n)
+{
+    auto pids = support::list_pids(root);
+    if (pids.size() != n + 1)
+        return false;
+    char comm[32];
+    for (auto& p : pids)
+        if (p != "1" && read_whole(root, (p + "/comm").c_str(), comm, sizeof comm) != 6)
+            return false;
+    return true;
+}
+
 } // namespace
 
 bool TargetSet::start_all(size_t pids_listed)
@@ -56,6 +78,67 @@ bool TargetSet::start_all(size_t pids_listed)
     start_bindfs();
     main = up({&native, &off, &inv, &floor, &bindfs});
     return off.up || inv.up;
+}
+
+bool TargetSet::start_pidns(size_t procs)
+{
+    native_pidns.name = "native-pidns";
+    pidns.name = "procfsd-pidns";
+    if (procs == 0) {
+        native_pidns.problem = pidns.problem = "skipped (--pidns-procs 0)";
+        return false;
+    }
+    box_ = std::make_unique<support::PidNamespace>(sleepers_script(procs));
+    if (!box_->ok()) {
+        native_pidns.problem = pidns.problem = "no pid namespace: " + box_->problem();
+        note("pidns targets: %s", native_pidns.problem.c_str());
+        box_.reset();
+        return false;
+    }
+    box_procs_ = procs;
+    if (!support::wait_until([&] { return holds_sleepers(box_->kernel(), procs); }, 120s, 20ms)) {
+        native_pidns.problem = pidns.problem =
+            strprintf("the namespace did not get its %zu processes in 120 s", procs);
+        note("pidns targets: %s", native_pidns.problem.c_str());
+        stop_pidns();
+        return false;
+    }
+    if (mount_kernel_instance(native_pidns))
+        start_procfsd(pidns, pidns.name, "entry_timeout=3600,pidns=" + box_->ns_path());
+    pidns.in_pidns = true;
+    if (!native_pidns.up || !pidns.up) {
+        stop_pidns();
+        return false;
+    }
+    pidns_pair = {&native_pidns, &pidns};
+    return true;
+}
+
+// The namespace's own kernel procfs at a directory of ours, as ps over it needs a path.
+bool TargetSet::mount_kernel_instance(Target& t)
+{
+    t.kind = Kind::native;
+    t.in_pidns = true;
+    t.root = dir_ + "/" + t.name;
+    ::mkdir(t.root.c_str(), 0755);
+    UniqueFd instance = support::kernel_procfs(box_->ns());
+    remember_mount(t.root);
+    if (!instance ||
+        ::move_mount(instance.get(), "", AT_FDCWD, t.root.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+        t.problem = strprintf("the kernel's procfs for the namespace: %s", std::strerror(errno));
+        note("%s: %s", t.name.c_str(), t.problem.c_str());
+        return false;
+    }
+    t.fd = ::open(t.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    t.up = t.measured = t.fd >= 0;
+    return t.up;
+}
+
+void TargetSet::stop_pidns()
+{
+    stop(pidns);
+    stop(native_pidns);
+    box_.reset();
 }
 
 bool TargetSet::wait_ready(Target& t)
@@ -161,7 +244,9 @@ bool TargetSet::start_bindfs()
 
 void TargetSet::stop(Target& t)
 {
-    if (t.fd >= 0 && t.kind != Kind::native) {
+    // Everything but /proc itself is ours to close and unmount.
+    bool ours = t.root != "/proc" && !t.root.empty();
+    if (t.fd >= 0 && ours) {
         ::close(t.fd);
         t.fd = -1;
     }
@@ -186,7 +271,7 @@ void TargetSet::stop(Target& t)
         forget_server(t.daemon);
         t.daemon = -1;
     }
-    if (t.kind != Kind::native) {
+    if (ours) {
         for (int i = 0; i < 3 && support::is_mounted(t.root); ++i) {
             if (::umount2(t.root.c_str(), i == 0 ? 0 : MNT_DETACH) != 0)
                 note("umount %s: %s", t.root.c_str(), std::strerror(errno));
@@ -198,6 +283,7 @@ void TargetSet::stop(Target& t)
 
 void TargetSet::stop_all()
 {
+    stop_pidns();
     for (Target* t : {&off, &inv, &floor, &bindfs, &w6})
         if (t->daemon > 0 || (!t->root.empty() && support::is_mounted(t->root)))
             stop(*t);
@@ -234,7 +320,9 @@ std::vector<Target*> TargetSet::up(std::initializer_list<Target*> list) const
 Json TargetSet::json() const
 {
     Json t = Json::object();
-    for (const Target* x : {&native, &off, &inv, &floor, &bindfs}) {
+    for (const Target* x : {&native, &off, &inv, &floor, &bindfs, &native_pidns, &pidns}) {
+        if (x->name.empty())
+            continue;
         Json j;
         j["root"] = x->root;
         j["up"] = x->up;
@@ -244,6 +332,11 @@ Json TargetSet::json() const
     }
     t["procfsd-off"]["options"] = "entry_timeout=3600 (hidepid=off)";
     t["procfsd-inv"]["options"] = "hidepid=invisible";
+    if (box_procs_ > 0) {
+        t["procfsd-pidns"]["options"] = "entry_timeout=3600,pidns=<the bench's namespace>";
+        t["procfsd-pidns"]["processes"] = box_procs_ + 1;
+        t["native-pidns"]["processes"] = box_procs_ + 1;
+    }
     return t;
 }
 
@@ -260,6 +353,15 @@ std::vector<Target*> rotated(const std::vector<Target*>& v, int round)
     std::vector<Target*> out(v);
     if (!out.empty())
         std::rotate(out.begin(), out.begin() + (round % static_cast<int>(out.size())), out.end());
+    return out;
+}
+
+std::vector<Target*> with_group(const std::vector<Target*>& order,
+                                const std::vector<Target*>& group, int round)
+{
+    std::vector<Target*> out(order);
+    auto g = rotated(group, round);
+    out.insert(out.begin() + (round % static_cast<int>(order.size() + 1)), g.begin(), g.end());
     return out;
 }
 

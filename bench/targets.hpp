@@ -2,14 +2,18 @@
 #pragma once
 
 // What the workloads run on: the kernel's /proc and the FUSE mounts the bench starts (procfsd
-// twice, the floor, bindfs), each stopped by pid and unmounted when the bench ends.
+// twice, the floor, bindfs), each stopped by pid and unmounted when the bench ends; and a pid
+// namespace of the bench's own shown twice, by the kernel's procfs instance for it and by a
+// procfsd pidns= mount (W1 and W3 only).
 
 #include "json.hpp"
+#include "pid_namespace.hpp"
 
 #include <sys/types.h>
 
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,6 +33,7 @@ struct Target {
     std::string device;  // MAJ:MIN of the FUSE mount
     bool up = false;
     bool measured = false; // was up for the workloads
+    bool in_pidns = false; // shows the bench's pid namespace: ps and W3 read it from inside
     std::string problem;   // why it is not up
 
     bool is_procfsd() const { return kind == Kind::procfsd; }
@@ -49,6 +54,15 @@ public:
     bool start_all(size_t pids_listed);
     // A procfsd daemon serving one mount named `name` in the bench's directory, with `opts`.
     bool start_procfsd(Target& t, const std::string& name, const std::string& opts);
+    // The pid namespace of `procs` sleepers and its two targets, native-pidns (the kernel's
+    // instance, mounted in the bench's directory) and procfsd-pidns; false if either is not up.
+    bool start_pidns(size_t procs);
+    // Ends both and the namespace (before the workloads that need every pid: W4..W6).
+    void stop_pidns();
+    // The namespace's file and its init's pid (ours): for readers inside.
+    int pidns_fd() const { return box_ ? box_->ns() : -1; }
+    pid_t pidns_init() const { return box_ ? box_->init() : -1; }
+
     // Stops a server we started (SIGTERM, then SIGKILL, then aborting its connection) and makes
     // sure nothing stays mounted.
     void stop(Target& t);
@@ -66,22 +80,30 @@ public:
     const std::string& dir() const { return dir_; }
 
     Target native, off, inv, floor, bindfs;
-    Target native_ns;          // /proc bind-mounted in a new mount namespace: what that costs ps
-    Target w6;                 // W6's fresh daemon
-    std::vector<Target*> main; // native, off, inv, floor, bindfs: those up
+    Target native_ns;           // /proc bind-mounted in a new mount namespace: what that costs ps
+    Target native_pidns, pidns; // the bench's pid namespace: the kernel's and procfsd's view
+    Target w6;                  // W6's fresh daemon
+    std::vector<Target*> main;  // native, off, inv, floor, bindfs: those up
+    std::vector<Target*> pidns_pair; // native-pidns, procfsd-pidns, if both came up
 
 private:
     bool start_floor(size_t pids);
     bool start_bindfs();
     bool wait_ready(Target& t);
+    bool mount_kernel_instance(Target& t);
 
     const Options& opt_;
     std::string dir_;
     std::string bindfs_mode_, bindfs_version_;
+    std::unique_ptr<support::PidNamespace> box_;
+    size_t box_procs_ = 0;
 };
 
 // `v` rotated by `round`: each target goes first in turn.
 std::vector<Target*> rotated(const std::vector<Target*>& v, int round);
+// `order` with `group` (rotated by `round`) inserted at a place that moves with `round`.
+std::vector<Target*> with_group(const std::vector<Target*>& order,
+                                const std::vector<Target*>& group, int round);
 
 // The sum of the requests_* counters.
 long long requests_total(const Counters& c);
