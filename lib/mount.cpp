@@ -102,9 +102,10 @@ sys::Failure Mount::mount(const fuse_custom_io* io, int fd, bool over_existing)
     bool private_instance =
         options_.hidepid != Hidepid::off || options_.gid.has_value() || pidns_.foreign();
     auto instance_failure = [&](int err) {
-        return fail(-err, err == -EINVAL && pidns_.foreign()
-                              ? "cannot make its procfs instance: this kernel's procfs has no "
-                                "pidns= (Linux 6.18+)"
+        return fail(-err, err == -ENOMEM && pidns_.foreign()
+                              ? "cannot make its procfs instance: the pid namespace takes no new "
+                                "process (its init is gone), which a kernel without procfs "
+                                "pidns= (before Linux 6.18) needs"
                           : err == -EPERM && pidns_.foreign()
                               ? "cannot make its procfs instance: the daemon lacks CAP_SYS_ADMIN "
                                 "over the user namespace that owns " + options_.pidns

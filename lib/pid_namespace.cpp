@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 
 #include <array>
 #include <utility>
@@ -98,6 +99,11 @@ sys::Result<PidNamespace> PidNamespace::open(const std::string& path, sys::Failu
         return refuse(errno, "cannot read the daemon's own pid namespace");
     if (!descends_from(ns.fd_.get(), own))
         return refuse(EINVAL, "neither the daemon's pid namespace nor a descendant of it");
+    // Every lookup translates through these; kernels before 6.10 lack them (ENOTTY), where
+    // the daemon's own pid gives ESRCH or its number there.
+    if (::ioctl(ns.fd_.get(), NS_GET_PID_IN_PIDNS, ::getpid()) < 0 && errno == ENOTTY)
+        return refuse(EINVAL, "this kernel lacks the nsfs pid translations that pidns= needs "
+                              "(NS_GET_PID_FROM_PIDNS, Linux 6.10+)");
     struct stat st{};
     ::fstat(ns.fd_.get(), &st);
     ns.name_ = fmt::format("pid:[{}]", st.st_ino);

@@ -26,6 +26,9 @@
 #include "harness.hpp"
 #include "pid_namespace.hpp"
 #include "process_tools.hpp"
+#include "procfsd/mount_options.hpp"
+#include "procfsd/private_procfs.hpp"
+#include "procfsd/sys.hpp"
 
 using namespace procfsd::test;
 using procfsd::support::innermost_pid;
@@ -398,6 +401,46 @@ TEST_CASE("one daemon serves the host and two namespaces side by side, and a nes
     std::string list = m.ctl("list");
     CHECK(list.find("hidepid=invisible,pidns=" + a.ns_path() + " (pid:[") != std::string::npos);
     CHECK(list.find("hidepid=noaccess,pidns=" + b.ns_path() + " (pid:[") != std::string::npos);
+}
+
+TEST_CASE("without procfs pidns= (before Linux 6.18), a helper in the namespace makes its "
+          "instance",
+          "[pidns][helper]")
+{
+    auto box = std::make_unique<Sandbox>(populated);
+    const Sandbox& s = *box;
+    REQUIRE(wait_until([&] { return populated_ready(s); }, 10s));
+    procfsd::MountOptions options;
+    options.subset_pid = true;
+    auto made = procfsd::open_private_procfs_by_helper(options, s.ns());
+    INFO(procfsd::sys::errno_name(made.error));
+    REQUIRE(made.ok());
+    // The namespace's view: its pids (the helper's moment there is over), subset=pid applied,
+    // self ENOENT to us, who have no pid there.
+    Fd root(::openat(made.value.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    REQUIRE(root.fd >= 0);
+    auto pids = list_pids(root.fd);
+    std::sort(pids.begin(), pids.end());
+    CHECK(pids == s.kernel_pids());
+    CHECK(::faccessat(made.value.get(), "meminfo", F_OK, 0) != 0);
+    CHECK(::faccessat(s.kernel(), "meminfo", F_OK, 0) == 0);
+    char buf[64];
+    CHECK(::readlinkat(made.value.get(), "self", buf, sizeof buf) < 0);
+    auto one = read_file("/proc/self/fd/" + std::to_string(made.value.get()) + "/1/cmdline");
+    CHECK(one == s.kernel_file("1/cmdline"));
+    // The helper and its child are reaped: no child of ours has ended unreaped.
+    CHECK(::waitpid(-1, nullptr, WNOHANG) == 0);
+
+    // A namespace whose init is gone takes no new process: a clean ENOMEM, at once.
+    ScratchDir scratch;
+    std::string ns_file = scratch.file("ns", "");
+    REQUIRE(::mount(s.ns_path().c_str(), ns_file.c_str(), nullptr, MS_BIND, nullptr) == 0);
+    Fd dead_ns(::open(ns_file.c_str(), O_RDONLY | O_CLOEXEC));
+    ::umount2(ns_file.c_str(), MNT_DETACH);
+    REQUIRE(dead_ns.fd >= 0);
+    box.reset(); // its init is killed and reaped, after every other process there
+    auto refused = procfsd::open_private_procfs_by_helper(options, dead_ns.fd);
+    CHECK(refused.error == -ENOMEM);
 }
 
 TEST_CASE("a namespace whose processes are all gone leaves an empty tree", "[pidns]")
