@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// W2, warm stat: stat of every <pid> and <pid>/status twice; the second pass is timed and, on
+// W2, warm stat: stat of every <pid> and <pid>/status three times; the last pass is timed and, on
 // procfsd, its FUSE requests counted from the daemon's counters (a warm mount sends none).
 
 #include "clock.hpp"
@@ -39,6 +39,10 @@ void run(Context& ctx, int, const std::vector<Target*>& order)
         if (t->is_procfsd())
             before = ctx.targets.counters(*t);
         pass();
+        // Again, unmeasured: a first pass slower than the attribute timeout (1 s: thousands of
+        // cold lookups on a busy machine) lets its first entries expire, which this refreshes
+        // in a few ms, so that the measured pass meets a warm mount.
+        pass();
         if (t->is_procfsd())
             c0 = ctx.targets.counters(*t);
         int64_t t0 = now_ns();
@@ -63,7 +67,7 @@ void run(Context& ctx, int, const std::vector<Target*>& order)
 void report(const Context& ctx, Json& file)
 {
     const Results& res = ctx.results;
-    table_header("W2 warm stat: stat <pid> and <pid>/status for every pid, second pass");
+    table_header("W2 warm stat: stat <pid> and <pid>/status for every pid, the third pass");
     Json j;
     double n = res.median("native", &TargetFigures::pass2_ms);
     double f = res.median("floor", &TargetFigures::pass2_ms);
@@ -74,7 +78,7 @@ void report(const Context& ctx, Json& file)
         const std::string& last = fig.requests_pass2_last;
         std::string extra;
         if (counted)
-            extra = strprintf("FUSE requests: pass 1 %.0f, pass 2 %.0f (median)%s",
+            extra = strprintf("FUSE requests: passes 1+2 %.0f, pass 3 %.0f (median)%s",
                               fig.requests_pass1.median(), fig.requests_pass2.median(),
                               last.empty() ? "" : (" [" + last + "]").c_str());
         table_row(name, fig.pass2_ms, n, f, "ms", extra);
