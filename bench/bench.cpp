@@ -189,13 +189,10 @@ int Bench::run()
     describe_run();
     start_sleepers();
 
-    int proc_fd = ::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    system_pids_ = support::list_pids(proc_fd).size();
-    ::close(proc_fd);
+    bool started =
+        targets_.start_all(opt_.wants("W1") || opt_.wants("W3") ? opt_.pidns_procs : 0);
+    system_pids_ = targets_.pids_listed();
     file_["pids_in_proc"] = system_pids_;
-    bool started = targets_.start_all(system_pids_);
-    if (started && (opt_.wants("W1") || opt_.wants("W3")))
-        targets_.start_pidns(opt_.pidns_procs);
     if (targets_.bindfs.up)
         file_["bindfs"] = targets_.bindfs_json();
     file_["targets"] = targets_.json();

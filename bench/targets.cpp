@@ -57,7 +57,7 @@ bool holds_sleepers(int root, size_t n)
 
 } // namespace
 
-bool TargetSet::start_all(size_t pids_listed)
+bool TargetSet::start_all(size_t pidns_procs)
 {
     dir_ = support::make_scratch_dir("procfsd-bench");
     if (dir_.empty()) {
@@ -72,9 +72,13 @@ bool TargetSet::start_all(size_t pids_listed)
     native_ns = native;
     native_ns.name = "native+ns";
 
+    // First, so that the floor lists as many pids as /proc, the namespace's included.
+    if (pidns_procs > 0)
+        start_pidns(pidns_procs);
+    pids_listed_ = support::list_pids(native.fd).size();
     start_procfsd(off, "procfsd-off", "entry_timeout=3600");
     start_procfsd(inv, "procfsd-inv", "hidepid=invisible");
-    start_floor(pids_listed);
+    start_floor(pids_listed_);
     start_bindfs();
     main = up({&native, &off, &inv, &floor, &bindfs});
     return off.up || inv.up;
@@ -84,10 +88,6 @@ bool TargetSet::start_pidns(size_t procs)
 {
     native_pidns.name = "native-pidns";
     pidns.name = "procfsd-pidns";
-    if (procs == 0) {
-        native_pidns.problem = pidns.problem = "skipped (--pidns-procs 0)";
-        return false;
-    }
     box_ = std::make_unique<support::PidNamespace>(sleepers_script(procs));
     if (!box_->ok()) {
         native_pidns.problem = pidns.problem = "no pid namespace: " + box_->problem();

@@ -49,14 +49,14 @@ public:
     TargetSet& operator=(const TargetSet&) = delete;
     ~TargetSet() { stop_all(); }
 
-    // Opens /proc and starts the mounts (the floor lists `pids_listed` pids); false if neither
+    // Opens /proc, starts the pid namespace of `pidns_procs` sleepers and its targets (none for
+    // 0), then the mounts (the floor lists as many pids as /proc then does); false if neither
     // procfsd mount came up.
-    bool start_all(size_t pids_listed);
+    bool start_all(size_t pidns_procs);
+    // The pids /proc listed when the mounts started.
+    size_t pids_listed() const { return pids_listed_; }
     // A procfsd daemon serving one mount named `name` in the bench's directory, with `opts`.
     bool start_procfsd(Target& t, const std::string& name, const std::string& opts);
-    // The pid namespace of `procs` sleepers and its two targets, native-pidns (the kernel's
-    // instance, mounted in the bench's directory) and procfsd-pidns; false if either is not up.
-    bool start_pidns(size_t procs);
     // Ends both and the namespace (before the workloads that need every pid: W4..W6).
     void stop_pidns();
     // The namespace's file and its init's pid (ours): for readers inside.
@@ -90,6 +90,9 @@ private:
     bool start_floor(size_t pids);
     bool start_bindfs();
     bool wait_ready(Target& t);
+    // The pid namespace of `procs` sleepers and its two targets, native-pidns (the kernel's
+    // instance, mounted in the bench's directory) and procfsd-pidns; false if either is not up.
+    bool start_pidns(size_t procs);
     bool mount_kernel_instance(Target& t);
 
     const Options& opt_;
@@ -97,6 +100,7 @@ private:
     std::string bindfs_mode_, bindfs_version_;
     std::unique_ptr<support::PidNamespace> box_;
     size_t box_procs_ = 0;
+    size_t pids_listed_ = 0;
 };
 
 // `v` rotated by `round`: each target goes first in turn.
