@@ -183,23 +183,26 @@ Reading pidns_over_host(double pidns, double native_pidns, double off, double na
                              pidns / native_pidns, off / native));
 }
 
-Reading w1_scan_pidns(const Results& r, const Mount&, double limit)
+// A W1 series of the pidns targets against the host mount's, whose baseline is `host_native`.
+Reading w1_pidns(const Results& r, Series TargetFigures::*which, const char* host_native,
+                 double limit)
 {
-    auto m = [&](const char* t) { return r.median(t, &TargetFigures::scan_ms); };
+    auto m = [&](const char* t) { return r.median(t, which); };
     if (!r.find("procfsd-pidns"))
         return not_listed();
-    return pidns_over_host(m("procfsd-pidns"), m("native-pidns"), m("procfsd-off"), m("native"),
+    return pidns_over_host(m("procfsd-pidns"), m("native-pidns"), m("procfsd-off"), m(host_native),
                            limit, "");
+}
+
+Reading w1_scan_pidns(const Results& r, const Mount&, double limit)
+{
+    return w1_pidns(r, &TargetFigures::scan_ms, "native", limit);
 }
 
 // The host's ps over /proc bound in a new mount namespace, as ps runs on the mounts.
 Reading w1_ps_pidns(const Results& r, const Mount&, double limit)
 {
-    auto m = [&](const char* t) { return r.median(t, &TargetFigures::ps_ms); };
-    if (!r.find("procfsd-pidns"))
-        return not_listed();
-    return pidns_over_host(m("procfsd-pidns"), m("native-pidns"), m("procfsd-off"), m("native+ns"),
-                           limit, "");
+    return w1_pidns(r, &TargetFigures::ps_ms, "native+ns", limit);
 }
 
 Reading w3_pidns(const Results& r, const Mount&, double limit)

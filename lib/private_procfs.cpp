@@ -20,24 +20,35 @@ namespace {
 // How long the helper may take: it makes one syscall and sends one fd.
 constexpr int helper_timeout_ms = 10'000;
 
-// Sends `fd` over the socket `sock` (SCM_RIGHTS). Async-signal-safe: it runs in a child forked
-// from the threaded daemon.
+// One message of `size` bytes at `data` with room for one fd (SCM_RIGHTS).
+struct FdMessage {
+    struct iovec iov;
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr msg{};
+
+    FdMessage(void* data, size_t size) : iov{data, size}
+    {
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+    }
+    FdMessage(const FdMessage&) = delete;
+    FdMessage& operator=(const FdMessage&) = delete;
+};
+
+// Sends `fd` over the socket `sock`. Async-signal-safe: it runs in a child forked from the
+// threaded daemon.
 bool send_fd(int sock, int fd)
 {
     char byte = 0;
-    struct iovec iov{&byte, 1};
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    FdMessage m(&byte, 1);
+    struct cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    return ::sendmsg(sock, &msg, MSG_NOSIGNAL) == 1;
+    return ::sendmsg(sock, &m.msg, MSG_NOSIGNAL) == 1;
 }
 
 // The fd the helper sent, or -errno: its error as one int when it has no fd to send.
@@ -50,17 +61,11 @@ int receive_fd(int sock)
     if (ready == 0)
         return -ETIMEDOUT;
     int err = 0;
-    struct iovec iov{&err, sizeof err};
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    ssize_t n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    FdMessage m(&err, sizeof err);
+    ssize_t n = ::recvmsg(sock, &m.msg, MSG_CMSG_CLOEXEC);
     if (n < 0)
         return -errno;
-    for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&m.msg); c; c = CMSG_NXTHDR(&m.msg, c))
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
             int fd = -1;
             std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
@@ -75,11 +80,9 @@ int receive_fd(int sock)
 [[noreturn]] void helper_main(int sock, int pidns)
 {
     auto say_error = [&](int err) {
-        struct iovec iov{&err, sizeof err};
-        struct msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+        FdMessage m(&err, sizeof err);
+        m.msg.msg_controllen = 0; // no fd
+        ::sendmsg(sock, &m.msg, MSG_NOSIGNAL);
         ::_exit(1);
     };
     if (::setns(pidns, CLONE_NEWPID) != 0)
