@@ -29,28 +29,36 @@ std::string unescape(const std::string& s)
 
 } // namespace
 
-std::optional<MountInfo> top_mount_at(const std::string& path)
+std::vector<MountInfo> all_mounts()
 {
     std::ifstream info("/proc/self/mountinfo");
-    std::string line;
-    std::optional<MountInfo> found;
-    while (std::getline(info, line)) {
+    std::vector<MountInfo> out;
+    for (std::string line; std::getline(info, line);) {
         // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER
         std::istringstream in(line);
         std::string id, parent, dev, root, point;
-        if (!(in >> id >> parent >> dev >> root >> point) || unescape(point) != path)
-            continue;
         auto dash = line.find(" - ");
-        if (dash == std::string::npos)
+        if (!(in >> id >> parent >> dev >> root >> point) || dash == std::string::npos)
             continue;
         MountInfo m;
-        m.point = path;
+        m.point = unescape(point);
+        m.root = unescape(root);
         unsigned maj = 0, min = 0;
         if (std::sscanf(dev.c_str(), "%u:%u", &maj, &min) == 2)
             m.device = makedev(maj, min);
-        std::istringstream(line.substr(dash + 3)) >> m.fstype;
-        found = m; // later lines are mounted on top of earlier ones
+        std::string source;
+        std::istringstream(line.substr(dash + 3)) >> m.fstype >> source >> m.super;
+        out.push_back(std::move(m));
     }
+    return out;
+}
+
+std::optional<MountInfo> top_mount_at(const std::string& path)
+{
+    std::optional<MountInfo> found;
+    for (auto& m : all_mounts())
+        if (m.point == path)
+            found = m; // later lines are mounted on top of earlier ones
     return found;
 }
 

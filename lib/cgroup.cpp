@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "procfsd/cgroup.hpp"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "procfsd/mountinfo.hpp"
+
+namespace procfsd::cgroup {
+
+namespace {
+
+constexpr std::array<Controller, controller_count> all{Controller::memory, Controller::cpu,
+                                                       Controller::cpuacct, Controller::cpuset,
+                                                       Controller::io};
+
+// v2's name of a controller; cpuacct's figures are in cpu.stat, a file of every v2 cgroup.
+std::string_view v2_name(Controller c) noexcept
+{
+    return c == Controller::cpuacct ? "" : v1_name(c) == "blkio" ? "io" : v1_name(c);
+}
+
+bool has_word(std::string_view list, std::string_view word, char sep)
+{
+    while (!list.empty()) {
+        auto cut = list.find(sep);
+        if (list.substr(0, cut) == word)
+            return true;
+        if (cut == std::string_view::npos)
+            break;
+        list.remove_prefix(cut + 1);
+    }
+    return false;
+}
+
+std::optional<std::string> read_text(const std::string& path)
+{
+    std::ifstream in(path);
+    if (!in)
+        return std::nullopt;
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// A number file: "max" and v1's page-counter maximum are unlimited.
+std::optional<uint64_t> read_number(const std::string& path)
+{
+    auto text = read_text(path);
+    if (!text)
+        return std::nullopt;
+    std::string_view v(*text);
+    while (!v.empty() && (v.back() == '\n' || v.back() == ' '))
+        v.remove_suffix(1);
+    if (v == "max")
+        return unlimited;
+    uint64_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc{} || end != v.data() + v.size())
+        return std::nullopt;
+    // v1 says "no limit" as PAGE_COUNTER_MAX pages in bytes (9223372036854771712 here).
+    return n >= (uint64_t{1} << 62) ? unlimited : n;
+}
+
+// The least of `file` over the cgroup `path` and its ancestors (a limit applies to the subtree
+// below it); unlimited where none sets one.
+uint64_t least_up(const Layout& layout, Controller c, std::string path, const char* file)
+{
+    uint64_t least = unlimited;
+    for (;;) {
+        if (auto v = read_number(layout.dir(c, path) + "/" + file))
+            least = std::min(least, *v);
+        if (path.empty() || path == "/")
+            return least;
+        auto slash = path.rfind('/');
+        path = slash == 0 ? "/" : path.substr(0, slash);
+    }
+}
+
+// "key value" lines (memory.stat, cpu.stat).
+std::map<std::string, uint64_t, std::less<>> read_keyed(const std::string& path)
+{
+    std::map<std::string, uint64_t, std::less<>> out;
+    std::istringstream in(read_text(path).value_or(""));
+    std::string key;
+    uint64_t value = 0;
+    while (in >> key >> value)
+        out[key] = value;
+    return out;
+}
+
+// v1's hierarchical memory.stat keys (the cgroup and its descendants) under v2's names.
+constexpr std::pair<std::string_view, std::string_view> v1_stat_names[] = {
+    {"total_cache", "file"},
+    {"total_rss", "anon"},
+    {"total_rss_huge", "anon_thp"},
+    {"total_shmem", "shmem"},
+    {"total_mapped_file", "file_mapped"},
+    {"total_dirty", "file_dirty"},
+    {"total_writeback", "file_writeback"},
+    {"total_swapcached", "swapcached"},
+    {"total_inactive_anon", "inactive_anon"},
+    {"total_active_anon", "active_anon"},
+    {"total_inactive_file", "inactive_file"},
+    {"total_active_file", "active_file"},
+    {"total_unevictable", "unevictable"},
+};
+
+} // namespace
+
+std::string_view v1_name(Controller c) noexcept
+{
+    switch (c) {
+    case Controller::memory:
+        return "memory";
+    case Controller::cpu:
+        return "cpu";
+    case Controller::cpuacct:
+        return "cpuacct";
+    case Controller::cpuset:
+        return "cpuset";
+    case Controller::io:
+        return "blkio";
+    }
+    return "";
+}
+
+Layout Layout::discover()
+{
+    Layout out;
+    std::string unified;
+    for (const MountInfo& m : all_mounts()) {
+        if (m.fstype == "cgroup2" && unified.empty() && m.root == "/")
+            unified = m.point;
+        if (m.fstype != "cgroup" || m.root != "/")
+            continue;
+        for (Controller c : all)
+            if (has_word(m.super, v1_name(c), ',') && out.at(c).mountpoint.empty())
+                out.places_[static_cast<size_t>(c)] = {m.point, Version::v1};
+    }
+    if (unified.empty())
+        return out;
+    std::string enabled = read_text(unified + "/cgroup.controllers").value_or("");
+    while (!enabled.empty() && enabled.back() == '\n')
+        enabled.pop_back();
+    for (Controller c : all)
+        if (out.at(c).mountpoint.empty() &&
+            (c == Controller::cpuacct || has_word(enabled, v2_name(c), ' ')))
+            out.places_[static_cast<size_t>(c)] = {unified, Version::v2};
+    return out;
+}
+
+Layout Layout::unified_at(std::string root)
+{
+    Layout out;
+    for (Controller c : all)
+        out.places_[static_cast<size_t>(c)] = {root, Version::v2};
+    return out;
+}
+
+Layout Layout::hierarchies_at(const std::string& root)
+{
+    Layout out;
+    for (Controller c : all)
+        out.places_[static_cast<size_t>(c)] = {root + "/" + std::string(v1_name(c)), Version::v1};
+    return out;
+}
+
+std::string Layout::dir(Controller c, std::string_view path) const
+{
+    const Place& p = at(c);
+    if (p.mountpoint.empty())
+        return "";
+    return path.empty() || path == "/" ? p.mountpoint : p.mountpoint + std::string(path);
+}
+
+std::string Layout::describe() const
+{
+    std::string out;
+    for (Controller c : all) {
+        const Place& p = at(c);
+        out += fmt::format("{}{} {}", out.empty() ? "" : ", ", v1_name(c),
+                           p.mountpoint.empty() ? std::string("none")
+                                                : fmt::format("{} {}",
+                                                              p.version == Version::v1 ? "v1" : "v2",
+                                                              p.mountpoint));
+    }
+    return out;
+}
+
+Membership parse_membership(std::string_view text, const Layout& layout)
+{
+    Membership out;
+    while (!text.empty()) {
+        auto nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        // ID:CONTROLLERS:PATH; v2's line is 0::PATH.
+        auto first = line.find(':');
+        auto second = first == std::string_view::npos ? first : line.find(':', first + 1);
+        if (second == std::string_view::npos)
+            continue;
+        std::string_view id = line.substr(0, first);
+        std::string_view controllers = line.substr(first + 1, second - first - 1);
+        std::string_view path = line.substr(second + 1);
+        for (Controller c : all) {
+            if (!layout.has(c))
+                continue;
+            bool mine = layout.version(c) == Version::v1 ? has_word(controllers, v1_name(c), ',')
+                                                         : id == "0" && controllers.empty();
+            if (mine)
+                out.path[static_cast<size_t>(c)] = std::string(path);
+        }
+    }
+    return out;
+}
+
+std::optional<Membership> membership_of(pid_t pid, const Layout& layout)
+{
+    auto text = read_text(fmt::format("/proc/{}/cgroup", pid));
+    if (!text)
+        return std::nullopt;
+    return parse_membership(*text, layout);
+}
+
+Membership everywhere(const std::string& path)
+{
+    Membership out;
+    out.path.fill(path);
+    return out;
+}
+
+std::optional<Memory> read_memory(const Layout& layout, const Membership& m)
+{
+    constexpr Controller c = Controller::memory;
+    const std::string& path = m.of(c);
+    std::string dir = layout.dir(c, path);
+    struct stat st{};
+    if (dir.empty() || path.empty() || ::stat(dir.c_str(), &st) != 0)
+        return std::nullopt;
+    Memory out;
+    if (layout.version(c) == Version::v2) {
+        out.limit = least_up(layout, c, path, "memory.max");
+        out.usage = read_number(dir + "/memory.current").value_or(0);
+        if (auto swap = read_number(dir + "/memory.swap.current")) {
+            out.swap_usage = swap;
+            out.swap_limit = least_up(layout, c, path, "memory.swap.max");
+        }
+        out.stat = read_keyed(dir + "/memory.stat");
+        return out;
+    }
+    out.limit = least_up(layout, c, path, "memory.limit_in_bytes");
+    out.usage = read_number(dir + "/memory.usage_in_bytes").value_or(0);
+    // memsw counts memory and swap together (when the kernel accounts swap).
+    if (auto both = read_number(dir + "/memory.memsw.usage_in_bytes")) {
+        uint64_t both_limit = least_up(layout, c, path, "memory.memsw.limit_in_bytes");
+        out.swap_usage = *both > out.usage ? *both - out.usage : 0;
+        out.swap_limit = both_limit == unlimited  ? unlimited
+                         : out.limit == unlimited ? both_limit
+                         : both_limit > out.limit ? both_limit - out.limit
+                                                  : 0;
+    }
+    auto v1 = read_keyed(dir + "/memory.stat");
+    for (auto [from, to] : v1_stat_names)
+        if (auto it = v1.find(from); it != v1.end())
+            out.stat[std::string(to)] = it->second;
+    return out;
+}
+
+} // namespace procfsd::cgroup

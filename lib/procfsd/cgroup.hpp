@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+// The cgroups a container's resource files are computed from (resources=cgroup): where each
+// controller's files are (v1 hierarchies or the v2 unified tree, as this machine mounts them),
+// which cgroup of each a process is in, and the figures read from them. Both versions are read
+// into the same figures, named as v2 names them, so that one renderer serves both
+// (lib/resource_files.cpp).
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace procfsd::cgroup {
+
+enum class Version { v1, v2 };
+
+// The controllers the resource files need. cpuacct is v1's CPU usage; v2 gives it in cpu.stat.
+enum class Controller : uint8_t { memory, cpu, cpuacct, cpuset, io };
+constexpr size_t controller_count = 5;
+
+// v1's name of a controller ("blkio" for io).
+std::string_view v1_name(Controller c) noexcept;
+
+// Where each controller's files are.
+class Layout {
+public:
+    // This machine's, from the daemon's mountinfo: a v1 hierarchy of the controller if one is
+    // mounted, else the v2 tree if it has the controller.
+    static Layout discover();
+    // A v2 tree at `root` holding every controller (the tests' fixture directories).
+    static Layout unified_at(std::string root);
+    // v1 hierarchies below `root`, one directory per controller named as v1 names it
+    // (/sys/fs/cgroup's layout; the tests' fixture directories).
+    static Layout hierarchies_at(const std::string& root);
+
+    // Whether the controller's files can be read at all.
+    [[nodiscard]] bool has(Controller c) const noexcept { return !at(c).mountpoint.empty(); }
+    [[nodiscard]] Version version(Controller c) const noexcept { return at(c).version; }
+    // The directory of cgroup `path` ("/box/app") of that controller; "" without the controller.
+    [[nodiscard]] std::string dir(Controller c, std::string_view path) const;
+    // "memory v1 /sys/fs/cgroup/memory, cpu v1 ..., io none", for the log and `ctl`.
+    [[nodiscard]] std::string describe() const;
+
+private:
+    struct Place {
+        std::string mountpoint; // "" when not mounted
+        Version version = Version::v2;
+    };
+    [[nodiscard]] const Place& at(Controller c) const noexcept
+    {
+        return places_[static_cast<size_t>(c)];
+    }
+    std::array<Place, controller_count> places_;
+};
+
+// A process's cgroup of each controller: the paths /proc/<pid>/cgroup gives.
+struct Membership {
+    std::array<std::string, controller_count> path;
+
+    [[nodiscard]] const std::string& of(Controller c) const noexcept
+    {
+        return path[static_cast<size_t>(c)];
+    }
+    bool operator==(const Membership&) const = default;
+};
+
+// From /proc/<pid>/cgroup's text; controllers the layout does not have stay "".
+Membership parse_membership(std::string_view text, const Layout& layout);
+// Of a live process (its /proc/<pid>/cgroup); nullopt if it is gone.
+std::optional<Membership> membership_of(pid_t pid, const Layout& layout);
+// One cgroup for every controller (resources=cgroup:PATH).
+Membership everywhere(const std::string& path);
+
+// A limit that is no limit ("max", or v1's PAGE_COUNTER_MAX in bytes).
+constexpr uint64_t unlimited = UINT64_MAX;
+
+// Memory figures of a cgroup and its descendants, in bytes.
+struct Memory {
+    uint64_t limit = unlimited; // the least of its and its ancestors' limits
+    uint64_t usage = 0;
+    std::optional<uint64_t> swap_limit; // swap alone; none when swap is not accounted
+    std::optional<uint64_t> swap_usage;
+    // memory.stat with v2's names (v1's total_* keys are renamed: total_rss -> anon, ...).
+    std::map<std::string, uint64_t, std::less<>> stat;
+
+    // A memory.stat figure, 0 when this version does not give it.
+    [[nodiscard]] uint64_t get(std::string_view key) const
+    {
+        auto it = stat.find(key);
+        return it == stat.end() ? 0 : it->second;
+    }
+};
+
+// Read now; nullopt if the memory controller is not mounted or the cgroup is gone.
+std::optional<Memory> read_memory(const Layout& layout, const Membership& m);
+
+} // namespace procfsd::cgroup

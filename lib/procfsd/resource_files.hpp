@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+// The resource files of a container (resources=cgroup), rendered from the host's file as the
+// source gives it and the container's cgroup figures: pure functions, one per file, so that
+// every formula is unit-tested without a cgroup. Where a line has no figure of the container,
+// the host's line stays (README, "Resource files"); no figure ever underflows.
+
+#include <string>
+#include <string_view>
+
+#include "procfsd/cgroup.hpp"
+
+namespace procfsd {
+
+// meminfo: MemTotal is the least limit (capped by the host's, never 0), usage and memory.stat
+// give the rest; MemAvailable <= MemTotal; Swap* from the swap limit and usage when swap is
+// accounted.
+std::string render_meminfo(std::string_view host, const cgroup::Memory& m);
+
+// swaps: the header, and one line "none ... virtual" for the container's swap when it has any;
+// the host's when swap is not accounted.
+std::string render_swaps(std::string_view host, std::string_view host_meminfo,
+                         const cgroup::Memory& m);
+
+} // namespace procfsd

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "procfsd/resource_files.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace procfsd {
+
+namespace {
+
+using cgroup::Memory;
+using cgroup::unlimited;
+
+// One "Name:   value kB" line of meminfo.
+struct Line {
+    std::string_view name; // without the colon; empty for a line that is not name: value
+    uint64_t kb = 0;
+    std::string_view text; // as the host wrote it, without the newline
+};
+
+std::vector<Line> lines_of(std::string_view text)
+{
+    std::vector<Line> out;
+    while (!text.empty()) {
+        auto nl = text.find('\n');
+        Line l;
+        l.text = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        auto colon = l.text.find(':');
+        if (colon != std::string_view::npos) {
+            std::string_view rest = l.text.substr(colon + 1);
+            auto digits = rest.find_first_not_of(' ');
+            if (digits != std::string_view::npos &&
+                std::from_chars(rest.data() + digits, rest.data() + rest.size(), l.kb).ec ==
+                    std::errc{})
+                l.name = l.text.substr(0, colon);
+        }
+        out.push_back(l);
+    }
+    return out;
+}
+
+uint64_t host_value(const std::vector<Line>& lines, std::string_view name)
+{
+    for (auto& l : lines)
+        if (l.name == name)
+            return l.kb;
+    return 0;
+}
+
+// As the kernel prints it (show_val_kb): the name and colon padded to 16, the value to 8.
+std::string kb_line(std::string_view name, uint64_t kb)
+{
+    return fmt::format("{:<16}{:>8} kB", fmt::format("{}:", name), kb);
+}
+
+// The container's memory, in kB, as meminfo's lines need it.
+struct MemoryView {
+    uint64_t total = 0, free = 0, available = 0;
+    std::optional<uint64_t> swap_total, swap_free;
+};
+
+MemoryView view_of(const Memory& m, uint64_t host_total_kb, uint64_t host_swap_kb)
+{
+    MemoryView v;
+    // No limit, or a limit of 0 (which made ps divide by zero under LXCFS): the host's.
+    uint64_t limit_kb = m.limit == unlimited || m.limit == 0 ? host_total_kb : m.limit / 1024;
+    v.total = std::min(limit_kb, host_total_kb);
+    uint64_t used = std::min(m.usage / 1024, v.total);
+    v.free = v.total - used;
+    uint64_t reclaimable =
+        (m.get("active_file") + m.get("inactive_file") + m.get("slab_reclaimable")) / 1024;
+    v.available = std::min(v.total, v.free + reclaimable);
+    if (m.swap_limit && m.swap_usage) {
+        uint64_t limit = *m.swap_limit == unlimited ? host_swap_kb : *m.swap_limit / 1024;
+        v.swap_total = std::min(limit, host_swap_kb);
+        v.swap_free = *v.swap_total - std::min(*m.swap_usage / 1024, *v.swap_total);
+    }
+    return v;
+}
+
+// meminfo's lines from memory.stat: the sum of one or two keys.
+struct StatLine {
+    std::string_view name, key, plus;
+};
+constexpr StatLine stat_lines[] = {
+    {"Cached", "file", ""},
+    {"SwapCached", "swapcached", ""},
+    {"Active", "active_anon", "active_file"},
+    {"Inactive", "inactive_anon", "inactive_file"},
+    {"Active(anon)", "active_anon", ""},
+    {"Inactive(anon)", "inactive_anon", ""},
+    {"Active(file)", "active_file", ""},
+    {"Inactive(file)", "inactive_file", ""},
+    {"Unevictable", "unevictable", ""},
+    {"Zswap", "zswap", ""},
+    {"Zswapped", "zswapped", ""},
+    {"Dirty", "file_dirty", ""},
+    {"Writeback", "file_writeback", ""},
+    {"AnonPages", "anon", ""},
+    {"Mapped", "file_mapped", ""},
+    {"Shmem", "shmem", ""},
+    {"KReclaimable", "slab_reclaimable", ""},
+    {"Slab", "slab_reclaimable", "slab_unreclaimable"},
+    {"SReclaimable", "slab_reclaimable", ""},
+    {"SUnreclaim", "slab_unreclaimable", ""},
+    {"KernelStack", "kernel_stack", ""},
+    {"PageTables", "pagetables", ""},
+    {"SecPageTables", "sec_pagetables", ""},
+    {"AnonHugePages", "anon_thp", ""},
+    {"ShmemHugePages", "shmem_thp", ""},
+    {"FileHugePages", "file_thp", ""},
+};
+
+// The container's figure for a meminfo line, in kB; nullopt: the host's line stays.
+std::optional<uint64_t> container_figure(std::string_view name, const MemoryView& v, const Memory& m)
+{
+    if (name == "MemTotal")
+        return v.total;
+    if (name == "MemFree")
+        return v.free;
+    if (name == "MemAvailable")
+        return v.available;
+    if (name == "Buffers")
+        return 0; // counted in the cgroup's file pages
+    if (name == "SwapTotal")
+        return v.swap_total;
+    if (name == "SwapFree")
+        return v.swap_free;
+    for (auto& l : stat_lines)
+        if (l.name == name)
+            return (m.get(l.key) + (l.plus.empty() ? 0 : m.get(l.plus))) / 1024;
+    return std::nullopt;
+}
+
+} // namespace
+
+std::string render_meminfo(std::string_view host, const Memory& m)
+{
+    auto lines = lines_of(host);
+    MemoryView v = view_of(m, host_value(lines, "MemTotal"), host_value(lines, "SwapTotal"));
+    std::string out;
+    out.reserve(host.size());
+    for (auto& l : lines) {
+        auto value = l.name.empty() ? std::nullopt : container_figure(l.name, v, m);
+        out += value ? kb_line(l.name, *value) : std::string(l.text);
+        out += '\n';
+    }
+    return out;
+}
+
+std::string render_swaps(std::string_view host, std::string_view host_meminfo, const Memory& m)
+{
+    auto info = lines_of(host_meminfo);
+    MemoryView v = view_of(m, host_value(info, "MemTotal"), host_value(info, "SwapTotal"));
+    if (!v.swap_total)
+        return std::string(host);
+    std::string out(host.substr(0, host.find('\n') == std::string_view::npos
+                                       ? host.size()
+                                       : host.find('\n') + 1));
+    if (*v.swap_total > 0)
+        out += fmt::format("{:<40}{}\t{}\t\t{}\t\t{}\n", "none", "virtual", *v.swap_total,
+                           *v.swap_total - *v.swap_free, 0);
+    return out;
+}
+
+} // namespace procfsd

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The container's resource files (resources=cgroup) from cgroup figures: the cgroup layer read
+// from fixture trees of v1 and v2 files, and the renderers' formulas, root-free.
+#include <catch2/catch_test_macros.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "procfsd/cgroup.hpp"
+#include "procfsd/resource_files.hpp"
+
+using namespace procfsd;
+
+namespace {
+
+// A scratch directory of cgroup files, removed at the end.
+struct Fixture {
+    std::filesystem::path root;
+
+    Fixture()
+    {
+        char tmpl[] = "/tmp/procfsd-cgroup-XXXXXX";
+        REQUIRE(::mkdtemp(tmpl));
+        root = tmpl;
+    }
+    ~Fixture() { std::filesystem::remove_all(root); }
+
+    void put(const std::string& rel, const std::string& text) const
+    {
+        auto p = root / rel;
+        std::filesystem::create_directories(p.parent_path());
+        std::ofstream(p) << text;
+    }
+};
+
+// A host meminfo as the kernel prints it (the lines that matter and a few that stay).
+const char* const host_meminfo = "MemTotal:       24576000 kB\n"
+                                 "MemFree:        20000000 kB\n"
+                                 "MemAvailable:   22000000 kB\n"
+                                 "Buffers:          100000 kB\n"
+                                 "Cached:          1500000 kB\n"
+                                 "SwapCached:            0 kB\n"
+                                 "Active:          1000000 kB\n"
+                                 "Inactive:        1200000 kB\n"
+                                 "Mapped:           300000 kB\n"
+                                 "Shmem:             10000 kB\n"
+                                 "SwapTotal:       4194300 kB\n"
+                                 "SwapFree:        4194300 kB\n"
+                                 "CommitLimit:    16482300 kB\n"
+                                 "HugePages_Total:       0\n"
+                                 "Hugepagesize:       2048 kB\n";
+
+// The value of one meminfo line.
+long long field(const std::string& text, const std::string& name)
+{
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind(name + ":", 0) == 0)
+            return std::atoll(line.c_str() + name.size() + 1);
+    return -1;
+}
+
+std::string line_of(const std::string& text, const std::string& name)
+{
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind(name + ":", 0) == 0)
+            return line;
+    return "";
+}
+
+constexpr uint64_t MiB = 1024 * 1024;
+
+} // namespace
+
+TEST_CASE("a process's cgroups are parsed per controller, v1 and v2", "[cgroup]")
+{
+    auto v2 = cgroup::Layout::unified_at("/fixture");
+    auto m = cgroup::parse_membership("0::/box/app\n", v2);
+    CHECK(m.of(cgroup::Controller::memory) == "/box/app");
+    CHECK(m.of(cgroup::Controller::cpuacct) == "/box/app");
+    CHECK(v2.dir(cgroup::Controller::memory, "/box/app") == "/fixture/box/app");
+    CHECK(v2.dir(cgroup::Controller::memory, "/") == "/fixture");
+    CHECK(cgroup::everywhere("/pinned").of(cgroup::Controller::io) == "/pinned");
+}
+
+TEST_CASE("memory figures of a v2 cgroup: the least limit up the tree, swap, memory.stat",
+          "[cgroup]")
+{
+    Fixture f;
+    f.put("memory.stat", "anon 1\n"); // the root has no memory.max
+    f.put("box/memory.max", std::to_string(300 * MiB) + "\n");
+    f.put("box/app/memory.max", "max\n");
+    f.put("box/app/memory.current", std::to_string(100 * MiB) + "\n");
+    f.put("box/app/memory.swap.current", std::to_string(10 * MiB) + "\n");
+    f.put("box/app/memory.swap.max", std::to_string(50 * MiB) + "\n");
+    f.put("box/app/memory.stat", "anon 41943040\nfile 52428800\nfile_mapped 8388608\n"
+                                 "active_file 20971520\ninactive_file 31457280\n"
+                                 "slab_reclaimable 4194304\nslab_unreclaimable 1048576\n");
+    auto layout = cgroup::Layout::unified_at(f.root.string());
+    auto mem = cgroup::read_memory(layout, cgroup::everywhere("/box/app"));
+    REQUIRE(mem);
+    CHECK(mem->limit == 300 * MiB);
+    CHECK(mem->usage == 100 * MiB);
+    CHECK(mem->swap_limit == 50 * MiB);
+    CHECK(mem->swap_usage == 10 * MiB);
+    CHECK(mem->get("file_mapped") == 8 * MiB);
+    CHECK(mem->get("no_such_key") == 0);
+    CHECK_FALSE(cgroup::read_memory(layout, cgroup::everywhere("/gone")));
+}
+
+TEST_CASE("memory figures of a v1 cgroup: hierarchical keys under v2's names, memsw as swap",
+          "[cgroup]")
+{
+    Fixture f;
+    f.put("memory/memory.limit_in_bytes", "9223372036854771712\n");
+    f.put("memory/box/memory.limit_in_bytes", std::to_string(256 * MiB) + "\n");
+    f.put("memory/box/memory.usage_in_bytes", std::to_string(64 * MiB) + "\n");
+    f.put("memory/box/memory.memsw.limit_in_bytes", std::to_string(384 * MiB) + "\n");
+    f.put("memory/box/memory.memsw.usage_in_bytes", std::to_string(72 * MiB) + "\n");
+    f.put("memory/box/memory.stat", "cache 1\nrss 2\ntotal_cache 33554432\ntotal_rss 16777216\n"
+                                    "total_mapped_file 4194304\n");
+    auto layout = cgroup::Layout::hierarchies_at(f.root.string());
+    auto m = cgroup::parse_membership("4:memory:/box\n3:cpuset:/\n0::/\n", layout);
+    CHECK(m.of(cgroup::Controller::memory) == "/box");
+    CHECK(m.of(cgroup::Controller::cpuset) == "/");
+    CHECK(m.of(cgroup::Controller::cpu).empty()); // no line for it
+    auto mem = cgroup::read_memory(layout, m);
+    REQUIRE(mem);
+    CHECK(mem->limit == 256 * MiB);
+    CHECK(mem->usage == 64 * MiB);
+    CHECK(mem->swap_limit == 128 * MiB);
+    CHECK(mem->swap_usage == 8 * MiB);
+    CHECK(mem->get("file") == 32 * MiB);
+    CHECK(mem->get("anon") == 16 * MiB);
+    CHECK(mem->get("file_mapped") == 4 * MiB);
+    CHECK(mem->get("cache") == 0); // the cgroup's own, not its subtree's: not used
+}
+
+TEST_CASE("meminfo for a container: its limit, usage and memory.stat, never underflowing",
+          "[resources]")
+{
+    cgroup::Memory m;
+    m.limit = 300 * MiB;
+    m.usage = 100 * MiB;
+    m.swap_limit = 50 * MiB;
+    m.swap_usage = 10 * MiB;
+    m.stat = {{"anon", 40 * MiB},        {"file", 50 * MiB},         {"file_mapped", 8 * MiB},
+              {"active_file", 20 * MiB}, {"inactive_file", 30 * MiB}, {"slab_reclaimable", 4 * MiB},
+              {"shmem", 2 * MiB}};
+    std::string out = render_meminfo(host_meminfo, m);
+    CHECK(field(out, "MemTotal") == 300 * 1024);
+    CHECK(field(out, "MemFree") == 200 * 1024);
+    CHECK(field(out, "MemAvailable") == (200 + 20 + 30 + 4) * 1024);
+    CHECK(field(out, "Buffers") == 0);
+    CHECK(field(out, "Cached") == 50 * 1024);
+    CHECK(field(out, "Mapped") == 8 * 1024); // LXCFS's prefix match made it 0 on v2
+    CHECK(field(out, "Shmem") == 2 * 1024);
+    CHECK(field(out, "SwapTotal") == 50 * 1024);
+    CHECK(field(out, "SwapFree") == 40 * 1024);
+    // Lines the container has no figure for stay the host's, byte for byte.
+    CHECK(line_of(out, "CommitLimit") == "CommitLimit:    16482300 kB");
+    CHECK(line_of(out, "HugePages_Total") == "HugePages_Total:       0");
+    // As the kernel pads them.
+    CHECK(line_of(out, "MemTotal") == "MemTotal:         307200 kB");
+    CHECK(std::count(out.begin(), out.end(), '\n') == 15);
+
+    SECTION("usage above the limit (charged before the limit shrank): MemFree 0, not 2^64-x")
+    {
+        m.usage = 400 * MiB;
+        m.stat = {{"active_file", 350 * MiB}};
+        std::string over = render_meminfo(host_meminfo, m);
+        CHECK(field(over, "MemFree") == 0);
+        CHECK(field(over, "MemAvailable") <= field(over, "MemTotal"));
+    }
+    SECTION("no limit, or a limit of 0: the host's MemTotal, never 0")
+    {
+        m.limit = cgroup::unlimited;
+        CHECK(field(render_meminfo(host_meminfo, m), "MemTotal") == 24576000);
+        m.limit = 0;
+        CHECK(field(render_meminfo(host_meminfo, m), "MemTotal") == 24576000);
+    }
+    SECTION("a limit above the host's memory: the host's")
+    {
+        m.limit = uint64_t{1} << 50;
+        CHECK(field(render_meminfo(host_meminfo, m), "MemTotal") == 24576000);
+    }
+    SECTION("swap used beyond its limit: SwapFree 0")
+    {
+        m.swap_usage = 80 * MiB;
+        CHECK(field(render_meminfo(host_meminfo, m), "SwapFree") == 0);
+    }
+    SECTION("swap not accounted: the host's Swap lines")
+    {
+        m.swap_limit.reset();
+        m.swap_usage.reset();
+        std::string host_swap = render_meminfo(host_meminfo, m);
+        CHECK(field(host_swap, "SwapTotal") == 4194300);
+        CHECK(field(host_swap, "SwapFree") == 4194300);
+    }
+}
+
+TEST_CASE("swaps for a container: one virtual line of its swap, or the header alone",
+          "[resources]")
+{
+    const char* host_swaps = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+                             "/dev/vda3                               partition\t4194300\t\t0\t\t-2\n";
+    cgroup::Memory m;
+    m.swap_limit = 50 * MiB;
+    m.swap_usage = 10 * MiB;
+    std::string out = render_swaps(host_swaps, host_meminfo, m);
+    CHECK(out.rfind("Filename\t", 0) == 0);
+    CHECK(out.find("/dev/vda3") == std::string::npos);
+    CHECK(out.find("none") != std::string::npos);
+    CHECK(out.find("virtual\t51200\t\t10240\t\t0\n") != std::string::npos);
+    m.swap_limit = 0;
+    CHECK(render_swaps(host_swaps, host_meminfo, m) ==
+          "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n");
+    m.swap_limit.reset();
+    m.swap_usage.reset();
+    CHECK(render_swaps(host_swaps, host_meminfo, m) == host_swaps);
+}
