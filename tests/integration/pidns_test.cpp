@@ -31,7 +31,6 @@
 #include "procfsd/sys.hpp"
 
 using namespace procfsd::test;
-using procfsd::support::innermost_pid;
 using procfsd::support::list_pids;
 
 namespace {
@@ -108,7 +107,7 @@ NsProcess spawn_in(int nsfd, const std::vector<std::string>& argv)
     out.helper = Child(child.helper);
     out.host = child.pid;
     REQUIRE(out.host > 0);
-    out.in_ns = innermost_pid(child.pid);
+    out.in_ns = child.in_ns;
     REQUIRE(out.in_ns > 0);
     return out;
 }

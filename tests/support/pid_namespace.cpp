@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pid_namespace.hpp"
 
-#include "file_tools.hpp"
 #include "process_tools.hpp"
 
 #include <fcntl.h>
@@ -13,7 +12,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 
 namespace procfsd::support {
@@ -21,6 +19,7 @@ namespace procfsd::support {
 namespace {
 
 constexpr unsigned long ns_get_pid_from_pidns = _IOR(0xb7, 0x6, int);
+constexpr unsigned long ns_get_pid_in_pidns = _IOR(0xb7, 0x8, int);
 
 // Reads one pid a child writes on `fd` (then closes it); 0 if it wrote none.
 pid_t read_pid(int fd)
@@ -60,18 +59,6 @@ UniqueFd kernel_procfs(int nsfd)
     return UniqueFd(::fsmount(ctx.get(), FSMOUNT_CLOEXEC, 0));
 }
 
-pid_t innermost_pid(pid_t pid)
-{
-    auto status = read_file("/proc/" + std::to_string(pid) + "/status");
-    if (!status)
-        return 0;
-    auto at = status->find("\nNSpid:");
-    if (at == std::string::npos)
-        return 0;
-    std::string line = status->substr(at + 7, status->find('\n', at + 1) - at - 7);
-    return static_cast<pid_t>(std::atol(line.substr(line.find_last_of(" \t") + 1).c_str()));
-}
-
 NsChild fork_into(int nsfd, const std::function<int()>& body)
 {
     int p[2];
@@ -98,12 +85,21 @@ NsChild fork_into(int nsfd, const std::function<int()>& body)
                 ::_exit(126);
             ::_exit(body());
         }
-        write_pid(p[1], child);
+        // Its number there, while it cannot have been reaped (we reap it).
+        pid_t numbers[2] = {child, ::ioctl(nsfd, ns_get_pid_in_pidns, child)};
+        [[maybe_unused]] auto n = ::write(p[1], numbers, sizeof numbers);
         ::close(p[1]);
         exit_with(child);
     }
     ::close(p[1]);
-    return {helper, read_pid(p[0])};
+    pid_t numbers[2] = {-1, 0};
+    ssize_t n;
+    while ((n = ::read(p[0], numbers, sizeof numbers)) < 0 && errno == EINTR) {
+    }
+    ::close(p[0]);
+    if (n != sizeof numbers)
+        return {helper, -1, 0};
+    return {helper, numbers[0], numbers[1] > 0 ? numbers[1] : 0};
 }
 
 PidNamespace::PidNamespace(const std::string& script, int parent_ns)

@@ -19,15 +19,14 @@ namespace procfsd::support {
 // kernel cannot make one.
 UniqueFd kernel_procfs(int nsfd);
 
-// A process's pid in its own pid namespace (the last NSpid field); 0 if unknown.
-pid_t innermost_pid(pid_t pid);
-
-// A process forked into a pid namespace: `pid` is its number in ours. It is forked by a helper
-// of ours that joined the namespace (setns moves only the children) and that exits with its
-// status once it ends; it dies with the helper, the helper with us.
+// A process forked into a pid namespace: `pid` is its number in ours, `in_ns` there. It is
+// forked by a helper of ours that joined the namespace (setns moves only the children) and that
+// exits with its status once it ends; it dies with the helper, the helper with us. Both numbers
+// are taken before the helper may reap it, so a process that ends at once has them too.
 struct NsChild {
     pid_t helper = -1; // ours to reap; < 0 (errno set) if it could not start
     pid_t pid = -1;
+    pid_t in_ns = 0;
 };
 // body()'s return is the process's exit status.
 NsChild fork_into(int nsfd, const std::function<int()>& body);
