@@ -36,7 +36,7 @@ sys::Failure Daemon::add_mount(const std::string& mountpoint, const MountOptions
     }
     auto mount = std::make_shared<Mount>(mountpoint, options,
                                          Mount::Shared{identity_, tracker_, stats_, handles_, tracker_.reports_reap(),
-                                                       ended_.get(), &polls_});
+                                                       ended_.get(), &polls_, nullptr, &containers_});
     if (auto f = mount->mount(nullptr, -1, over_existing))
         return f;
     if (started_)

@@ -6,6 +6,7 @@
 
 #include "procfsd/entry.hpp"
 #include "procfsd/entry_content.hpp"
+#include "procfsd/resource_content.hpp"
 
 namespace procfsd {
 
@@ -124,6 +125,23 @@ constexpr EntryTable pid_table{pid_rows, {.name = ""}};
 
 const Tree kernel{root_table, pid_table, pid_table};
 
+// resources=cgroup: the same rows, the resource files rendered for the reader's container.
+constexpr auto with_container_resources(std::array<Entry, root_rows.size()> rows)
+{
+    constexpr std::pair<std::string_view, ContentFn> rendered[] = {
+        {"meminfo", meminfo_for_container},
+        {"swaps", swaps_for_container},
+    };
+    for (Entry& e : rows)
+        for (auto [name, fn] : rendered)
+            if (e.name == name)
+                e.compute = fn;
+    return rows;
+}
+constexpr auto container_root_rows = with_container_resources(root_rows);
+constexpr EntryTable container_root_table{container_root_rows, root_table.unknown};
+const Tree container{container_root_table, pid_table, pid_table};
+
 // Below the sys row, which serves them otherwise as the rest of sys/.
 constexpr std::string_view writers_pidns_files[] = {"sys/kernel/ns_last_pid", "sys/kernel/pid_max"};
 
@@ -136,6 +154,8 @@ const Entry& EntryTable::find(std::string_view name) const noexcept
 }
 
 const Tree& kernel_tree() noexcept { return kernel; }
+
+const Tree& container_tree() noexcept { return container; }
 
 bool written_for_writers_pidns(std::string_view path) noexcept
 {

@@ -40,8 +40,12 @@ std::string serving_daemon(dev_t device)
 
 Mount::Mount(std::string mountpoint, MountOptions options, Shared shared)
     : mountpoint_(std::move(mountpoint)), options_(std::move(options)), shared_(shared),
-      tree_(shared.tree ? *shared.tree : kernel_tree())
+      tree_(shared.tree                                              ? *shared.tree
+            : options_.resources == MountOptions::Resources::cgroup ? container_tree()
+                                                                     : kernel_tree())
 {
+    if (options_.resources == MountOptions::Resources::cgroup && shared.containers)
+        resources_.emplace(ResourceScope{*shared.containers, options_.resources_cgroup});
 }
 
 Mount::~Mount() { stop(); }
@@ -87,6 +91,13 @@ sys::Failure Mount::mount(const fuse_custom_io* io, int fd, bool over_existing)
     if (!io)
         if (auto f = check_mountpoint(over_existing))
             return f;
+    if (options_.resources == MountOptions::Resources::cgroup) {
+        if (!resources_)
+            return fail(EINVAL, "resources=cgroup: this daemon has no cgroup finder");
+        if (!resources_->containers.layout().has(cgroup::Controller::memory))
+            return fail(EINVAL, "resources=cgroup: no memory controller is mounted (a cgroup v1 "
+                                "memory hierarchy, or cgroup2 with memory enabled)");
+    }
     if (!options_.pidns.empty()) {
         if (options_.source != MountOptions{}.source)
             return fail(EINVAL, "pidns= serves the kernel's own instance for that namespace; it "

@@ -84,7 +84,7 @@ Error parse_gid(MountOptions& o, std::string_view v)
 }
 
 // In the order `mount` output and `ctl list` print them.
-constexpr std::array<OptionSpec, 10> option_table{{
+constexpr std::array<OptionSpec, 11> option_table{{
     {"ro", "", "refuse every write with EROFS",
      [](MountOptions& o, std::string_view) -> Error {
          o.read_only = true;
@@ -128,6 +128,31 @@ constexpr std::array<OptionSpec, 10> option_table{{
          return std::nullopt;
      },
      [](const MountOptions& o) { return o.pidns.empty() ? "" : "pidns=" + o.pidns; }},
+    {"resources", "host|cgroup|cgroup:PATH",
+     "whose memory and swap meminfo and swaps show: the host's (default), each reader's "
+     "container's (its pid namespace's init's cgroup), or that cgroup's",
+     [](MountOptions& o, std::string_view v) -> Error {
+         if (v == "host" || v == "cgroup") {
+             o.resources = v == "host" ? MountOptions::Resources::host : MountOptions::Resources::cgroup;
+             o.resources_cgroup.clear();
+             return std::nullopt;
+         }
+         if (v.rfind("cgroup:", 0) == 0) {
+             std::string_view path = v.substr(7);
+             if (path.empty() || path.front() != '/' || path.find("/..") != std::string_view::npos ||
+                 path.find("//") != std::string_view::npos)
+                 return fmt::format("'{}' is not a cgroup path such as /machine/box", path);
+             o.resources = MountOptions::Resources::cgroup;
+             o.resources_cgroup = std::string(path);
+             return std::nullopt;
+         }
+         return fmt::format("unknown value '{}' (host|cgroup|cgroup:PATH)", v);
+     },
+     [](const MountOptions& o) {
+         return o.resources == MountOptions::Resources::host ? std::string()
+                : o.resources_cgroup.empty()                 ? std::string("resources=cgroup")
+                                                             : "resources=cgroup:" + o.resources_cgroup;
+     }},
     {"entry_timeout", "S", "seconds the kernel may cache pid directory entries (default 3600)",
      [](MountOptions& o, std::string_view v) { return parse_seconds(v, o.entry_timeout); },
      [](const MountOptions& o) {

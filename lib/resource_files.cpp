@@ -154,15 +154,27 @@ std::string render_meminfo(std::string_view host, const Memory& m)
     return out;
 }
 
-std::string render_swaps(std::string_view host, std::string_view host_meminfo, const Memory& m)
+std::string render_swaps(std::string_view host, const Memory& m)
 {
-    auto info = lines_of(host_meminfo);
-    MemoryView v = view_of(m, host_value(info, "MemTotal"), host_value(info, "SwapTotal"));
+    auto nl = host.find('\n');
+    std::string_view header = host.substr(0, nl == std::string_view::npos ? host.size() : nl + 1);
+    // The host's swap space: the Size column (kB) of each area below the header.
+    uint64_t host_kb = 0;
+    for (std::string_view rest = host.substr(header.size()); !rest.empty();) {
+        auto end = rest.find('\n');
+        std::string_view line = rest.substr(0, end);
+        rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
+        auto type_end = line.find_first_of(" \t", line.find_first_not_of(" \t", line.find_first_of(" \t")));
+        auto size_at = line.find_first_not_of(" \t", type_end);
+        uint64_t kb = 0;
+        if (size_at != std::string_view::npos)
+            std::from_chars(line.data() + size_at, line.data() + line.size(), kb);
+        host_kb += kb;
+    }
+    MemoryView v = view_of(m, 0, host_kb);
     if (!v.swap_total)
         return std::string(host);
-    std::string out(host.substr(0, host.find('\n') == std::string_view::npos
-                                       ? host.size()
-                                       : host.find('\n') + 1));
+    std::string out(header);
     if (*v.swap_total > 0)
         out += fmt::format("{:<40}{}\t{}\t\t{}\t\t{}\n", "none", "virtual", *v.swap_total,
                            *v.swap_total - *v.swap_free, 0);

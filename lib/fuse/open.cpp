@@ -16,7 +16,7 @@ int make_content(const Request& r, OpenFile& file)
     ContentFn fn = file.plan.content == Content::filtered      ? e.filter
                    : file.plan.content == Content::unpermitted ? e.unpermitted
                                                                : e.compute;
-    auto made = fn(ContentRequest{r.caller, *file.node, file.fd.get()});
+    auto made = fn(ContentRequest{r.caller, *file.node, file.fd.get(), r.mount.resources()});
     if (!made.ok())
         return made.error;
     file.content = std::move(made.value);

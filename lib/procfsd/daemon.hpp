@@ -7,6 +7,7 @@
 #include <string>
 
 #include "procfsd/config_file.hpp"
+#include "procfsd/containers.hpp"
 #include "procfsd/control_server.hpp"
 #include "procfsd/metrics.hpp"
 #include "procfsd/handle_quota.hpp"
@@ -75,6 +76,7 @@ private:
     ProcessTracker tracker_;
     PollWatcher polls_; // before the mounts: their open files detach from it
     HandleQuota handles_; // before the mounts: their open handles give their charges back
+    Containers containers_{cgroup::Layout::discover()}; // resources=cgroup mounts' finder
     ControlServer control_;
     mutable std::mutex mu_; // guards mounts_ and started_
     std::map<std::string, std::shared_ptr<Mount>> mounts_;

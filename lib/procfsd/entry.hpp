@@ -25,13 +25,16 @@
 namespace procfsd {
 
 class Caller;
+struct ResourceScope;
 
-// What an entry's content hook is given: the caller, the node, and the node's source file as
-// this open opened it (-1 for a computed entry the source does not have).
+// What an entry's content hook is given: the caller, the node, the node's source file as this
+// open opened it (-1 for a computed entry the source does not have), and whose resources the
+// mount shows (null: the host's, resources=host).
 struct ContentRequest {
     const Caller& caller;
     const Node& node;
     int file;
+    const ResourceScope* resources = nullptr;
 };
 
 // Content made or cut by the daemon for one open; the error is -errno.
@@ -126,6 +129,9 @@ struct Tree {
 
 // The kernel's tree, which every mount serves unless it is given another (tests).
 const Tree& kernel_tree() noexcept;
+// The kernel's tree with the resource files rendered for the reader's container
+// (resources=cgroup; lib/resource_content.cpp).
+const Tree& container_tree() noexcept;
 
 // Whether the kernel serves the file at `path` (below the root's rows, "sys/kernel/pid_max")
 // for the pid namespace of whoever writes it (task_active_pid_ns), not for the mount's: through

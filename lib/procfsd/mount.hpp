@@ -9,11 +9,13 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
 
 #include "procfsd/caller.hpp"
+#include "procfsd/containers.hpp"
 #include "procfsd/entry.hpp"
 #include "procfsd/handle_quota.hpp"
 #include "procfsd/handle_table.hpp"
@@ -49,7 +51,8 @@ public:
         bool reap_reported; // false: zombies are never cached (see ProcessTracker)
         int ended_fd;       // eventfd bumped when the loop ends without stop() (external umount)
         PollWatcher* polls = nullptr; // null: polls are answered, never notified
-        const Tree* tree = nullptr;   // null: kernel_tree()
+        const Tree* tree = nullptr;   // null: kernel_tree(), or container_tree() (resources=cgroup)
+        Containers* containers = nullptr; // null: resources=cgroup is refused
     };
 
     Mount(std::string mountpoint, MountOptions options, Shared shared);
@@ -83,6 +86,11 @@ public:
     [[nodiscard]] const DaemonIdentity& daemon() const noexcept { return shared_.daemon; }
     // The rows this mount serves its tree by.
     [[nodiscard]] const Tree& tree() const noexcept { return tree_; }
+    // Whose resources its resource files show; null for the host's (resources=host).
+    [[nodiscard]] const ResourceScope* resources() const noexcept
+    {
+        return resources_ ? &*resources_ : nullptr;
+    }
 
     [[nodiscard]] const std::string& mountpoint() const noexcept { return mountpoint_; }
     [[nodiscard]] const MountOptions& options() const noexcept { return options_; }
@@ -134,6 +142,7 @@ private:
     MountOptions options_;
     Shared shared_;
     const Tree& tree_;
+    std::optional<ResourceScope> resources_;
     PidNamespace pidns_;
     UniqueFd source_;
     UniqueFd unfiltered_source_;

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +30,12 @@ struct MountOptions {
     bool subset_pid = false;
     // pidns=: the pid namespace file whose view the mount shows; empty for the daemon's own.
     std::string pidns;
+    // resources=: whose memory, swap (and, to come, CPUs, uptime and load) the resource files
+    // show: the host's, the reader's container's (cgroup), or one cgroup's for every reader
+    // (cgroup:PATH, `resources_cgroup`, a path below the cgroup roots).
+    enum class Resources : uint8_t { host, cgroup };
+    Resources resources = Resources::host;
+    std::string resources_cgroup;
     // Generic VFS flags (nosuid, nodev, noexec, ...) handed to the kernel as given.
     std::vector<std::string> vfs_flags;
 

@@ -18,9 +18,8 @@ namespace procfsd {
 // accounted.
 std::string render_meminfo(std::string_view host, const cgroup::Memory& m);
 
-// swaps: the header, and one line "none ... virtual" for the container's swap when it has any;
-// the host's when swap is not accounted.
-std::string render_swaps(std::string_view host, std::string_view host_meminfo,
-                         const cgroup::Memory& m);
+// swaps: the header, and one line "none ... virtual" for the container's swap when it has any
+// (capped by the host's swap space); the host's when swap is not accounted.
+std::string render_swaps(std::string_view host, const cgroup::Memory& m);
 
 } // namespace procfsd

@@ -215,15 +215,15 @@ TEST_CASE("swaps for a container: one virtual line of its swap, or the header al
     cgroup::Memory m;
     m.swap_limit = 50 * MiB;
     m.swap_usage = 10 * MiB;
-    std::string out = render_swaps(host_swaps, host_meminfo, m);
+    std::string out = render_swaps(host_swaps, m);
     CHECK(out.rfind("Filename\t", 0) == 0);
     CHECK(out.find("/dev/vda3") == std::string::npos);
     CHECK(out.find("none") != std::string::npos);
     CHECK(out.find("virtual\t51200\t\t10240\t\t0\n") != std::string::npos);
     m.swap_limit = 0;
-    CHECK(render_swaps(host_swaps, host_meminfo, m) ==
+    CHECK(render_swaps(host_swaps, m) ==
           "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n");
     m.swap_limit.reset();
     m.swap_usage.reset();
-    CHECK(render_swaps(host_swaps, host_meminfo, m) == host_swaps);
+    CHECK(render_swaps(host_swaps, m) == host_swaps);
 }

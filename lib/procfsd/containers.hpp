@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+// Whose container a reader is in (resources=cgroup), as LXCFS decides it: the cgroup of the
+// init of the reader's pid namespace, so that every process of a container sees the whole
+// container, also from its sub-cgroups; the reader's own cgroup when it shares the daemon's pid
+// namespace; or the one cgroup a mount pins (resources=cgroup:PATH). One finder per daemon.
+
+#include <sys/types.h>
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "procfsd/cgroup.hpp"
+#include "procfsd/unique_fd.hpp"
+
+namespace procfsd {
+
+class Caller;
+
+class Containers {
+public:
+    explicit Containers(cgroup::Layout layout);
+    Containers(const Containers&) = delete;
+    Containers& operator=(const Containers&) = delete;
+
+    [[nodiscard]] const cgroup::Layout& layout() const noexcept { return layout_; }
+
+    // The cgroups of the reader's container, read now (a process may move between cgroups);
+    // nullopt, errno set, if the reader or its namespace's init is gone.
+    std::optional<cgroup::Membership> of(const Caller& reader);
+
+    // Namespaces whose init is cached (the `ctl list` counter).
+    [[nodiscard]] size_t cached() const;
+
+private:
+    // The init of pid namespace `ns` (an inode number) in the daemon's numbering, found
+    // without forking (NS_GET_PID_FROM_PIDNS) and kept with a pidfd that tells whether it is
+    // still that init: a namespace's inode may be given again once it is freed.
+    pid_t init_of(ino_t ns, pid_t reader_tid);
+
+    struct Init {
+        pid_t pid = 0;
+        UniqueFd pidfd;
+    };
+    cgroup::Layout layout_;
+    ino_t own_ns_ = 0;
+    mutable std::mutex mu_;
+    std::unordered_map<ino_t, Init> inits_; // at most max_cached
+};
+
+// What one mount's resource files are rendered for: the daemon's finder, and the cgroup the
+// mount pins ("" to find each reader's).
+struct ResourceScope {
+    Containers& containers;
+    std::string pinned;
+
+    // The reader's container's cgroups (see Containers::of).
+    [[nodiscard]] std::optional<cgroup::Membership> of(const Caller& reader) const;
+};
+
+} // namespace procfsd

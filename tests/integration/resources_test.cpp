@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// resources=cgroup: meminfo and swaps rendered for the reader's container, checked against the
+// cgroup's own files. Each case makes cgroups below the test's own (support::TestCgroup,
+// removed in every path) and pid namespaces of its own (support::PidNamespace), whose init is
+// the container; readers inside and outside read through a procfsd mount.
+#include <catch2/catch_test_macros.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <sstream>
+#include <string>
+
+#include "cgroup_tools.hpp"
+#include "file_tools.hpp"
+#include "harness.hpp"
+#include "pid_namespace.hpp"
+#include "process_tools.hpp"
+
+using namespace procfsd::test;
+using procfsd::support::PidNamespace;
+using procfsd::support::TestCgroup;
+
+namespace {
+
+constexpr long long MiB = 1024 * 1024;
+
+// A meminfo line's value; -1 if absent.
+long long field(const std::string& text, const std::string& name)
+{
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind(name + ":", 0) == 0)
+            return std::atoll(line.c_str() + name.size() + 1);
+    return -1;
+}
+
+// A key of a cgroup file of "key value" lines; -1 if absent.
+long long key(const std::optional<std::string>& text, const std::string& name)
+{
+    std::istringstream in(text.value_or(""));
+    std::string k;
+    long long v = 0;
+    while (in >> k >> v)
+        if (k == name)
+            return v;
+    return -1;
+}
+
+long long number(const std::optional<std::string>& text)
+{
+    return text ? std::atoll(text->c_str()) : -1;
+}
+
+std::string names_of(const std::string& meminfo)
+{
+    std::string out;
+    std::istringstream in(meminfo);
+    for (std::string line; std::getline(in, line);)
+        out += line.substr(0, line.find(':')) + " ";
+    return out;
+}
+
+// `path` read by a process of the namespace (forked into it: not its init).
+std::string read_inside(const PidNamespace& ns, const std::string& path)
+{
+    int status = -1;
+    std::string out = run_command("nsenter -t " + std::to_string(ns.init()) + " -p -- cat " + path, &status);
+    INFO(out);
+    CHECK(status == 0);
+    return out;
+}
+
+// `path` read by a child of ours once it is in cgroup `cg` (the daemon's pid namespace).
+std::string read_from(const TestCgroup& cg, const std::string& path)
+{
+    int go[2], back[2];
+    REQUIRE(::pipe2(go, O_CLOEXEC) == 0);
+    REQUIRE(::pipe2(back, O_CLOEXEC) == 0);
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        char c;
+        if (::read(go[0], &c, 1) != 1)
+            ::_exit(1);
+        auto text = read_file(path).value_or("(unreadable)");
+        [[maybe_unused]] auto n = ::write(back[1], text.data(), text.size());
+        ::_exit(0);
+    }
+    ::close(go[0]);
+    ::close(back[1]);
+    bool added = cg.add(child);
+    [[maybe_unused]] auto n = ::write(go[1], "x", 1);
+    ::close(go[1]);
+    std::string out;
+    procfsd::support::read_all(back[0], out);
+    ::close(back[0]);
+    ::waitpid(child, nullptr, 0);
+    CHECK(added);
+    return out;
+}
+
+std::string unique(const std::string& what)
+{
+    return "procfsd-test-" + what + "-" + std::to_string(::getpid());
+}
+
+} // namespace
+
+TEST_CASE("a container's meminfo: its limit, its usage and memory.stat, the rest the host's",
+          "[resources]")
+{
+    TestCgroup cg("memory", unique("box"));
+    INFO(cg.problem());
+    REQUIRE(cg.ok());
+    REQUIRE(cg.set("memory.limit_in_bytes", std::to_string(300 * MiB)));
+    PidNamespace box("exec sleep 1000");
+    INFO(box.problem());
+    REQUIRE(box.ok());
+    REQUIRE(cg.add(box.init()));
+    TestMount m("resources=cgroup");
+
+    long long before = number(cg.get("memory.usage_in_bytes"));
+    std::string inside = read_inside(box, m.path("meminfo"));
+    long long after = number(cg.get("memory.usage_in_bytes"));
+    auto stat = cg.get("memory.stat");
+    INFO(inside);
+    CHECK(field(inside, "MemTotal") == 300 * 1024);
+    long long free = field(inside, "MemFree");
+    CHECK(free <= 300 * 1024 - std::min(before, after) / 1024);
+    CHECK(free >= 300 * 1024 - std::max(before, after) / 1024);
+    CHECK(field(inside, "MemAvailable") <= field(inside, "MemTotal"));
+    CHECK(field(inside, "MemAvailable") >= free);
+    // A sleeping process's pages do not move: memory.stat's figures as they are.
+    CHECK(field(inside, "Cached") == key(stat, "total_cache") / 1024);
+    CHECK(field(inside, "AnonPages") == key(stat, "total_rss") / 1024);
+    CHECK(field(inside, "Mapped") == key(stat, "total_mapped_file") / 1024);
+    CHECK(field(inside, "Shmem") == key(stat, "total_shmem") / 1024);
+    CHECK(field(inside, "Buffers") == 0);
+    // The kernel's lines, in its order; those without a container figure as the host has them.
+    auto host = read_file("/proc/meminfo").value_or("");
+    CHECK(names_of(inside) == names_of(host));
+    CHECK(field(inside, "CommitLimit") == field(host, "CommitLimit"));
+    CHECK(field(inside, "Hugepagesize") == field(host, "Hugepagesize"));
+
+    // The same mount read from outside any container: the reader's own cgroup, ours, whose
+    // least limit up the tree (none here) bounds the host's MemTotal.
+    TestCgroup probe("memory", unique("probe"));
+    REQUIRE(probe.ok());
+    std::string dir = probe.dir();
+    long long least = field(host, "MemTotal");
+    while ((dir = dir.substr(0, dir.rfind('/'))).size() >= std::string("/sys/fs/cgroup/memory").size())
+        if (long long l = number(procfsd::support::read_file(dir + "/memory.limit_in_bytes")); l > 0)
+            least = std::min(least, l / 1024);
+    std::string outside = read_file(m.path("meminfo")).value_or("");
+    CHECK(field(outside, "MemTotal") == least);
+}
+
+TEST_CASE("a reader in the daemon's namespace gets its own cgroup; cgroup:PATH pins one",
+          "[resources]")
+{
+    TestCgroup cg("memory", unique("own"));
+    INFO(cg.problem());
+    REQUIRE(cg.ok());
+    REQUIRE(cg.set("memory.limit_in_bytes", std::to_string(200 * MiB)));
+    TestMount m("resources=cgroup");
+    CHECK(field(read_from(cg, m.path("meminfo")), "MemTotal") == 200 * 1024);
+
+    TestMount pinned("resources=cgroup:" + cg.path());
+    CHECK(field(read_file(pinned.path("meminfo")).value_or(""), "MemTotal") == 200 * 1024);
+    CHECK(pinned.ctl("list").find("resources=cgroup:" + cg.path()) != std::string::npos);
+}
+
+TEST_CASE("a container moved to another cgroup is shown there at the next open; a removed "
+          "cgroup leaves open files whole and new opens ENOENT",
+          "[resources]")
+{
+    TestCgroup a("memory", unique("a")), b("memory", unique("b"));
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    REQUIRE(a.set("memory.limit_in_bytes", std::to_string(300 * MiB)));
+    REQUIRE(b.set("memory.limit_in_bytes", std::to_string(100 * MiB)));
+    PidNamespace box("exec sleep 1000");
+    REQUIRE(box.ok());
+    REQUIRE(a.add(box.init()));
+    TestMount m("resources=cgroup", {"resources=cgroup:" + b.path()});
+    CHECK(field(read_inside(box, m.path("meminfo")), "MemTotal") == 300 * 1024);
+    REQUIRE(b.add(box.init()));
+    CHECK(field(read_inside(box, m.path("meminfo")), "MemTotal") == 100 * 1024);
+
+    // Opened, then its cgroup removed: the open file keeps what it showed at open.
+    int fd = ::open(m.mount_path(1, "meminfo").c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    b.remove(); // moves the init back up first
+    std::string kept;
+    CHECK(procfsd::support::read_all(fd, kept));
+    ::close(fd);
+    CHECK(field(kept, "MemTotal") == 100 * 1024);
+    errno = 0;
+    CHECK_FALSE(read_file(m.mount_path(1, "meminfo")));
+    CHECK(errno == ENOENT);
+}
+
+TEST_CASE("swaps for a container: its swap as one virtual area, or the header alone",
+          "[resources]")
+{
+    TestCgroup cg("memory", unique("swap"));
+    REQUIRE(cg.ok());
+    REQUIRE(cg.set("memory.limit_in_bytes", std::to_string(300 * MiB)));
+    TestMount m("resources=cgroup:" + cg.path());
+    auto host = read_file("/proc/swaps").value_or("");
+    auto shown = read_file(m.path("swaps")).value_or("");
+    std::string header = host.substr(0, host.find('\n') + 1);
+    CHECK(shown.rfind(header, 0) == 0);
+    auto meminfo = read_file(m.path("meminfo")).value_or("");
+    bool accounted = cg.get("memory.memsw.usage_in_bytes").has_value();
+    if (!accounted)
+        CHECK(shown == host);
+    else if (field(meminfo, "SwapTotal") == 0)
+        CHECK(shown == header);
+    else
+        CHECK(shown.find("none") != std::string::npos);
+}
+
+TEST_CASE("bad resources= values are refused with one line", "[resources][errors]")
+{
+    ScratchDir scratch;
+    std::string mnt = scratch.sub("mnt");
+    for (std::string bad : {"resources=cgroups", "resources=cgroup:relative", "resources=cgroup:/a/../b"}) {
+        auto run = procfsd::support::run_program({procfsd_binary(), "-f", mnt, "-o", bad}, true, 30);
+        INFO(bad << ": " << run.err);
+        CHECK(WIFEXITED(run.status));
+        CHECK(WEXITSTATUS(run.status) != 0);
+        CHECK(run.err.find("resources") != std::string::npos);
+        CHECK_FALSE(is_mounted(mnt));
+    }
+}
