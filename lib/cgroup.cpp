@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -269,6 +271,91 @@ std::optional<Memory> read_memory(const Layout& layout, const Membership& m)
     for (auto [from, to] : v1_stat_names)
         if (auto it = v1.find(from); it != v1.end())
             out.stat[std::string(to)] = it->second;
+    return out;
+}
+
+std::optional<std::vector<unsigned>> parse_cpu_list(std::string_view text)
+{
+    std::vector<unsigned> out;
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+        text.remove_suffix(1);
+    while (!text.empty()) {
+        auto comma = text.find(',');
+        std::string_view item = text.substr(0, comma);
+        text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+        unsigned lo = 0, hi = 0;
+        auto dash = item.find('-');
+        auto number = [](std::string_view v, unsigned& n) {
+            auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+            return ec == std::errc{} && end == v.data() + v.size() && !v.empty();
+        };
+        if (!number(item.substr(0, dash), lo) ||
+            !number(dash == std::string_view::npos ? item : item.substr(dash + 1), hi) || hi < lo ||
+            hi - lo > 65536)
+            return std::nullopt;
+        for (unsigned c = lo; c <= hi; ++c)
+            out.push_back(c);
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+std::optional<Cpus> read_cpus(const Layout& layout, const Membership& m)
+{
+    Cpus out;
+    bool any = false;
+    if (layout.has(Controller::cpuset) && !m.of(Controller::cpuset).empty()) {
+        std::string dir = layout.dir(Controller::cpuset, m.of(Controller::cpuset));
+        const char* file = layout.version(Controller::cpuset) == Version::v1
+                               ? "/cpuset.effective_cpus"
+                               : "/cpuset.cpus.effective";
+        auto text = read_text(dir + file);
+        if (!text)
+            return std::nullopt;
+        out.allowed = parse_cpu_list(*text).value_or(std::vector<unsigned>{});
+        any = true;
+    }
+    if (layout.has(Controller::cpu) && !m.of(Controller::cpu).empty()) {
+        // The least quota/period up the tree.
+        std::string path = m.of(Controller::cpu);
+        for (;;) {
+            std::string dir = layout.dir(Controller::cpu, path);
+            double q = 0;
+            if (layout.version(Controller::cpu) == Version::v2) {
+                std::istringstream max(read_text(dir + "/cpu.max").value_or(""));
+                std::string quota;
+                double period = 0;
+                if (max >> quota >> period && quota != "max" && period > 0)
+                    q = std::atof(quota.c_str()) / period;
+            } else {
+                auto quota = read_text(dir + "/cpu.cfs_quota_us");
+                auto period = read_number(dir + "/cpu.cfs_period_us");
+                if (quota && period && *period > 0 && std::atoll(quota->c_str()) > 0)
+                    q = static_cast<double>(std::atoll(quota->c_str())) / static_cast<double>(*period);
+            }
+            if (q > 0 && (out.quota == 0 || q < out.quota))
+                out.quota = q;
+            if (path.empty() || path == "/")
+                break;
+            auto slash = path.rfind('/');
+            path = slash == 0 ? "/" : path.substr(0, slash);
+        }
+        any = true;
+    }
+    if (layout.has(Controller::cpuacct) && !m.of(Controller::cpuacct).empty()) {
+        std::string dir = layout.dir(Controller::cpuacct, m.of(Controller::cpuacct));
+        if (layout.version(Controller::cpuacct) == Version::v1) {
+            out.usage_ns = read_number(dir + "/cpuacct.usage");
+        } else {
+            auto stat = read_keyed(dir + "/cpu.stat");
+            if (auto it = stat.find("usage_usec"); it != stat.end())
+                out.usage_ns = it->second * 1000;
+        }
+        any = any || out.usage_ns.has_value();
+    }
+    if (!any)
+        return std::nullopt;
     return out;
 }
 

@@ -39,7 +39,7 @@ Containers::Containers(cgroup::Layout layout) : layout_(std::move(layout))
         own_ns_ = st.st_ino;
 }
 
-std::optional<cgroup::Membership> Containers::of(const Caller& reader)
+std::optional<pid_t> Containers::namespace_init(const Caller& reader)
 {
     pid_t tid = reader.tid();
     struct stat st{};
@@ -47,12 +47,22 @@ std::optional<cgroup::Membership> Containers::of(const Caller& reader)
         errno = ESRCH;
         return std::nullopt;
     }
+    if (st.st_ino == own_ns_)
+        return 0;
+    pid_t init = init_of(st.st_ino, tid);
+    if (init <= 0)
+        return std::nullopt;
+    return init;
+}
+
+std::optional<cgroup::Membership> Containers::of(const Caller& reader)
+{
+    auto init = namespace_init(reader);
+    if (!init)
+        return std::nullopt;
     // In the daemon's namespace there is no container's init to ask: the reader's own cgroup
     // (its process's: v1 lets threads of a process sit in different cgroups).
-    pid_t whose = st.st_ino == own_ns_ ? (reader.tgid() > 0 ? reader.tgid() : tid)
-                                       : init_of(st.st_ino, tid);
-    if (whose <= 0)
-        return std::nullopt;
+    pid_t whose = *init != 0 ? *init : reader.tgid() > 0 ? reader.tgid() : reader.tid();
     auto m = cgroup::membership_of(whose, layout_);
     if (!m)
         errno = ESRCH;

@@ -129,8 +129,9 @@ const Tree kernel{root_table, pid_table, pid_table};
 constexpr auto with_container_resources(std::array<Entry, root_rows.size()> rows)
 {
     constexpr std::pair<std::string_view, ContentFn> rendered[] = {
-        {"meminfo", meminfo_for_container},
-        {"swaps", swaps_for_container},
+        {"meminfo", meminfo_for_container}, {"swaps", swaps_for_container},
+        {"cpuinfo", cpuinfo_for_container}, {"stat", stat_for_container},
+        {"uptime", uptime_for_container},
     };
     for (Entry& e : rows)
         for (auto [name, fn] : rendered)

@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "procfsd/resource_content.hpp"
 
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <sstream>
 
 #include <cerrno>
 
@@ -35,6 +41,42 @@ sys::Result<cgroup::Memory> container_memory(const ContentRequest& r, const char
     return {std::move(*mem), 0};
 }
 
+// The CPU figures of the reader's container; ENOENT, said in the log, when its cgroup is gone.
+sys::Result<cgroup::Cpus> container_cpus(const ContentRequest& r, const char* file)
+{
+    auto who = r.resources->of(r.caller);
+    if (!who) {
+        int err = -errno;
+        return {{}, err ? err : -ESRCH};
+    }
+    auto cpus = cgroup::read_cpus(r.resources->containers.layout(), *who);
+    if (!cpus) {
+        spdlog::warn("{} for the reader {}: ENOENT (its container's cpuset/cpu cgroup {} is gone)",
+                     file, r.caller.tid(), who->of(cgroup::Controller::cpuset));
+        return {{}, -ENOENT};
+    }
+    return {std::move(*cpus), 0};
+}
+
+// When process `pid` started, in seconds since boot (stat's field 22); nullopt if it is gone.
+std::optional<double> started(pid_t pid)
+{
+    auto fd = sys::openat(AT_FDCWD, fmt::format("/proc/{}/stat", pid).c_str(), O_RDONLY);
+    if (!fd.ok())
+        return std::nullopt;
+    auto text = sys::read_to_end(fd.value.get(), 4096);
+    auto paren = text.ok() ? text.value.rfind(')') : std::string::npos;
+    if (paren == std::string::npos)
+        return std::nullopt;
+    std::istringstream fields(text.value.substr(paren + 1));
+    std::string field;
+    for (int i = 3; i <= 22 && fields >> field; ++i)
+        if (i == 22)
+            return static_cast<double>(std::strtoull(field.c_str(), nullptr, 10)) /
+                   static_cast<double>(::sysconf(_SC_CLK_TCK));
+    return std::nullopt;
+}
+
 } // namespace
 
 sys::Result<std::string> meminfo_for_container(const ContentRequest& r)
@@ -57,6 +99,57 @@ sys::Result<std::string> swaps_for_container(const ContentRequest& r)
     if (!mem.ok())
         return {{}, mem.error};
     return {render_swaps(host.value, mem.value), 0};
+}
+
+sys::Result<std::string> cpuinfo_for_container(const ContentRequest& r)
+{
+    auto host = sys::read_to_end(r.file, max_file_size);
+    if (!host.ok())
+        return host;
+    auto cpus = container_cpus(r, "cpuinfo");
+    if (!cpus.ok())
+        return {{}, cpus.error};
+    return {render_cpuinfo(host.value, cpus.value.allowed), 0};
+}
+
+sys::Result<std::string> stat_for_container(const ContentRequest& r)
+{
+    auto host = sys::read_to_end(r.file, max_file_size);
+    if (!host.ok())
+        return host;
+    auto cpus = container_cpus(r, "stat");
+    if (!cpus.ok())
+        return {{}, cpus.error};
+    return {render_stat(host.value, cpus.value.allowed), 0};
+}
+
+// A reader in the daemon's pid namespace has no container's init: the host's uptime. Inside
+// a container: since its init started, against CLOCK_BOOTTIME (as stat's start times count),
+// never negative; idle is its CPUs' time since then minus what it used.
+sys::Result<std::string> uptime_for_container(const ContentRequest& r)
+{
+    auto host = sys::read_to_end(r.file, max_file_size);
+    if (!host.ok())
+        return host;
+    auto init = r.resources->namespace_init(r.caller);
+    if (!init)
+        return {{}, -ESRCH};
+    if (*init == 0)
+        return host;
+    auto since = started(*init);
+    struct timespec now{};
+    if (!since || ::clock_gettime(CLOCK_BOOTTIME, &now) != 0)
+        return {{}, -ESRCH}; // the init is gone: so is the namespace
+    ContainerTime t;
+    t.up = std::max(0.0, static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9 - *since);
+    auto cpus = container_cpus(r, "uptime");
+    if (!cpus.ok())
+        return {{}, cpus.error};
+    double n = cpus.value.allowed.empty() ? static_cast<double>(::sysconf(_SC_NPROCESSORS_ONLN))
+                                          : static_cast<double>(cpus.value.allowed.size());
+    double used = cpus.value.usage_ns ? static_cast<double>(*cpus.value.usage_ns) / 1e9 : 0;
+    t.idle = std::max(0.0, t.up * n - used);
+    return {render_uptime(t), 0};
 }
 
 } // namespace procfsd

@@ -181,4 +181,109 @@ std::string render_swaps(std::string_view host, const Memory& m)
     return out;
 }
 
+namespace {
+
+// Splits `text` into lines (without their newlines).
+std::vector<std::string_view> split_lines(std::string_view text)
+{
+    std::vector<std::string_view> out;
+    while (!text.empty()) {
+        auto nl = text.find('\n');
+        out.push_back(text.substr(0, nl));
+        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    }
+    return out;
+}
+
+// The CPU number of a "cpuN ..." line of stat; nullopt for other lines (the "cpu" total too).
+std::optional<unsigned> stat_cpu(std::string_view line)
+{
+    if (line.size() < 4 || line.substr(0, 3) != "cpu" || line[3] < '0' || line[3] > '9')
+        return std::nullopt;
+    unsigned n = 0;
+    std::from_chars(line.data() + 3, line.data() + line.size(), n);
+    return n;
+}
+
+bool is_allowed(const std::vector<unsigned>& allowed, unsigned cpu)
+{
+    return std::binary_search(allowed.begin(), allowed.end(), cpu);
+}
+
+} // namespace
+
+std::string render_cpuinfo(std::string_view host, const std::vector<unsigned>& allowed)
+{
+    if (allowed.empty())
+        return std::string(host);
+    std::string out;
+    unsigned shown = 0;
+    bool keep = true; // lines before the first "processor" line (none on x86) stay
+    for (std::string_view line : split_lines(host)) {
+        if (line.rfind("processor", 0) == 0) {
+            auto colon = line.find(':');
+            unsigned cpu = 0;
+            if (colon != std::string_view::npos) {
+                auto at = line.find_first_not_of(' ', colon + 1);
+                if (at != std::string_view::npos)
+                    std::from_chars(line.data() + at, line.data() + line.size(), cpu);
+            }
+            keep = is_allowed(allowed, cpu);
+            if (keep) {
+                out += std::string(line.substr(0, colon + 1)) + " " + std::to_string(shown++) + "\n";
+                continue;
+            }
+        }
+        // A blank line ends a block: kept with the block it ends.
+        if (keep)
+            out += std::string(line) + "\n";
+    }
+    return out;
+}
+
+std::string render_stat(std::string_view host, const std::vector<unsigned>& allowed)
+{
+    if (allowed.empty())
+        return std::string(host);
+    auto lines = split_lines(host);
+    // The kept CPUs' lines renumbered, and their column sums for the "cpu" line.
+    std::vector<uint64_t> sums;
+    std::string per_cpu;
+    unsigned shown = 0;
+    for (std::string_view line : lines) {
+        auto cpu = stat_cpu(line);
+        if (!cpu || !is_allowed(allowed, *cpu))
+            continue;
+        std::string_view values = line.substr(line.find(' '));
+        per_cpu += fmt::format("cpu{}{}\n", shown++, values);
+        size_t column = 0;
+        for (size_t at = 0; (at = values.find_first_not_of(' ', at)) != std::string_view::npos;
+             ++column) {
+            uint64_t v = 0;
+            auto [end, ec] = std::from_chars(values.data() + at, values.data() + values.size(), v);
+            at = static_cast<size_t>(end - values.data());
+            if (sums.size() <= column)
+                sums.push_back(0);
+            sums[column] += v;
+        }
+    }
+    std::string out;
+    for (std::string_view line : lines) {
+        if (line.rfind("cpu ", 0) == 0) {
+            out += "cpu ";
+            for (uint64_t v : sums)
+                out += fmt::format(" {}", v);
+            out += "\n" + per_cpu;
+        } else if (!stat_cpu(line)) {
+            out += std::string(line) + "\n";
+        }
+    }
+    return out;
+}
+
+std::string render_uptime(const ContainerTime& t)
+{
+    return fmt::format("{:.2f} {:.2f}\n", std::max(0.0, t.up), std::max(0.0, t.idle));
+}
+
 } // namespace procfsd

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace procfsd::cgroup {
 
@@ -99,5 +100,21 @@ struct Memory {
 
 // Read now; nullopt if the memory controller is not mounted or the cgroup is gone.
 std::optional<Memory> read_memory(const Layout& layout, const Membership& m);
+
+// CPU figures of a cgroup.
+struct Cpus {
+    // The CPUs it may run on (the effective cpuset), ascending; empty when no cpuset is mounted.
+    std::vector<unsigned> allowed;
+    // CPUs' worth of quota (quota / period), the least up the tree; 0 without one.
+    double quota = 0;
+    // CPU time used by it and its descendants, in ns; none without cpuacct (v1) or cpu.stat.
+    std::optional<uint64_t> usage_ns;
+};
+
+// Read now; nullopt if the cgroup is gone.
+std::optional<Cpus> read_cpus(const Layout& layout, const Membership& m);
+
+// A cpuset list ("0-3,8,10-11"), ascending; nullopt if malformed.
+std::optional<std::vector<unsigned>> parse_cpu_list(std::string_view text);
 
 } // namespace procfsd::cgroup

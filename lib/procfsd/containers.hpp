@@ -32,6 +32,10 @@ public:
     // nullopt, errno set, if the reader or its namespace's init is gone.
     std::optional<cgroup::Membership> of(const Caller& reader);
 
+    // The init of the reader's pid namespace, in the daemon's numbering; 0 when the reader
+    // shares the daemon's namespace; nullopt, errno set, if the reader is gone.
+    std::optional<pid_t> namespace_init(const Caller& reader);
+
     // Namespaces whose init is cached (the `ctl list` counter).
     [[nodiscard]] size_t cached() const;
 
@@ -59,6 +63,11 @@ struct ResourceScope {
 
     // The reader's container's cgroups (see Containers::of).
     [[nodiscard]] std::optional<cgroup::Membership> of(const Caller& reader) const;
+    // The reader's pid namespace's init (see Containers::namespace_init).
+    [[nodiscard]] std::optional<pid_t> namespace_init(const Caller& reader) const
+    {
+        return containers.namespace_init(reader);
+    }
 };
 
 } // namespace procfsd

@@ -13,5 +13,8 @@ namespace procfsd {
 
 sys::Result<std::string> meminfo_for_container(const ContentRequest& r);
 sys::Result<std::string> swaps_for_container(const ContentRequest& r);
+sys::Result<std::string> cpuinfo_for_container(const ContentRequest& r);
+sys::Result<std::string> stat_for_container(const ContentRequest& r);
+sys::Result<std::string> uptime_for_container(const ContentRequest& r);
 
 } // namespace procfsd

@@ -238,3 +238,121 @@ TEST_CASE("bad resources= values are refused with one line", "[resources][errors
         CHECK_FALSE(is_mounted(mnt));
     }
 }
+
+namespace {
+
+double boottime()
+{
+    struct timespec t{};
+    ::clock_gettime(CLOCK_BOOTTIME, &t);
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+
+size_t count_lines_starting(const std::string& text, const std::string& prefix)
+{
+    size_t n = 0;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        n += line.rfind(prefix, 0) == 0;
+    return n;
+}
+
+std::string line_starting(const std::string& text, const std::string& prefix)
+{
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind(prefix, 0) == 0)
+            return line;
+    return "";
+}
+
+// A container of one CPU (the last) with half a CPU of quota: cpuset, cpu and cpuacct cgroups
+// below ours, the namespace's init in each.
+struct OneCpuBox {
+    unsigned cpu = 0;
+    TestCgroup cpuset{"cpuset", unique("cpuset")}, cpu_cg{"cpu", unique("cpu")},
+        cpuacct{"cpuacct", unique("cpuacct")};
+    double t0 = boottime();
+    PidNamespace ns{"exec sleep 1000"};
+
+    OneCpuBox()
+    {
+        REQUIRE(cpuset.ok());
+        REQUIRE(cpu_cg.ok());
+        REQUIRE(cpuacct.ok());
+        REQUIRE(ns.ok());
+        cpu = static_cast<unsigned>(::sysconf(_SC_NPROCESSORS_ONLN)) - 1;
+        auto mems = read_file("/sys/fs/cgroup/cpuset/cpuset.mems").value_or("0\n");
+        REQUIRE(cpuset.set("cpuset.cpus", std::to_string(cpu)));
+        REQUIRE(cpuset.set("cpuset.mems", mems));
+        REQUIRE(cpu_cg.set("cpu.cfs_period_us", "100000"));
+        REQUIRE(cpu_cg.set("cpu.cfs_quota_us", "50000"));
+        for (auto* cg : {&cpuset, &cpu_cg, &cpuacct})
+            REQUIRE(cg->add(ns.init()));
+    }
+
+    // `command` run inside, by a shell that joins the container's cgroups first (as every
+    // process of a real container is in them).
+    std::string run(const std::string& command) const
+    {
+        std::string join;
+        for (auto* cg : {&cpuset, &cpu_cg, &cpuacct})
+            join += "echo $$ > " + cg->dir() + "/cgroup.procs && ";
+        int status = -1;
+        std::string out = run_command("nsenter -t " + std::to_string(ns.init()) + " -p -- sh -c '" +
+                                          join + command + "' 2>&1",
+                                      &status);
+        INFO(command << "\n" << out);
+        CHECK(status == 0);
+        return out;
+    }
+};
+
+} // namespace
+
+TEST_CASE("a container's cpuinfo, stat and uptime: its CPUs, its age", "[resources][cpu]")
+{
+    OneCpuBox box;
+    TestMount m("resources=cgroup");
+    std::string cpuinfo = box.run("cat " + m.path("cpuinfo"));
+    CHECK(count_lines_starting(cpuinfo, "processor") == 1);
+    CHECK(line_starting(cpuinfo, "processor") == "processor\t: 0");
+    // The block is the host's block of that CPU (its clock aside).
+    auto host_cpuinfo = read_file("/proc/cpuinfo").value_or("");
+    auto block_of = [](const std::string& text, const std::string& processor) {
+        std::string out;
+        bool in = false;
+        std::istringstream s(text);
+        for (std::string line; std::getline(s, line);) {
+            if (line.rfind("processor", 0) == 0)
+                in = line == processor;
+            else if (in && line.rfind("cpu MHz", 0) != 0)
+                out += line + "\n";
+        }
+        return out;
+    };
+    CHECK(block_of(cpuinfo, "processor\t: 0") ==
+          block_of(host_cpuinfo, "processor\t: " + std::to_string(box.cpu)));
+
+    std::string stat = box.run("cat " + m.path("stat"));
+    CHECK(count_lines_starting(stat, "cpu") == 2); // cpu and cpu0
+    auto host_stat = read_file("/proc/stat").value_or("");
+    CHECK(line_starting(stat, "btime") == line_starting(host_stat, "btime")); // never virtualized
+    std::string total = line_starting(stat, "cpu "), cpu0 = line_starting(stat, "cpu0 ");
+    CHECK(total.substr(total.find_first_not_of(' ', 3)) == cpu0.substr(5));
+
+    std::string uptime = box.run("cat " + m.path("uptime"));
+    double t1 = boottime();
+    double up = std::atof(uptime.c_str());
+    double idle = std::atof(uptime.substr(uptime.find(' ') + 1).c_str());
+    CHECK(up >= 0);
+    CHECK(up <= t1 - box.t0 + 0.01); // its init started after t0; printed to 0.01 s
+    CHECK(idle >= 0);
+    CHECK(idle <= up + 0.01); // one CPU
+
+    // What tools inside see: nproc counts the CPUs it may run on (sched_getaffinity).
+    CHECK(box.run("nproc") == "1\n");
+    // The host's own view is the host's (a reader in the daemon's namespace, our cgroups).
+    CHECK(count_lines_starting(read_file(m.path("cpuinfo")).value_or(""), "processor") ==
+          count_lines_starting(host_cpuinfo, "processor"));
+}

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "procfsd/cgroup.hpp"
 #include "procfsd/resource_files.hpp"
@@ -226,4 +227,67 @@ TEST_CASE("swaps for a container: one virtual line of its swap, or the header al
     m.swap_limit.reset();
     m.swap_usage.reset();
     CHECK(render_swaps(host_swaps, m) == host_swaps);
+}
+
+TEST_CASE("cpuset lists parse as the kernel writes them", "[cgroup]")
+{
+    CHECK(cgroup::parse_cpu_list("0-3,8,10-11\n") == std::vector<unsigned>{0, 1, 2, 3, 8, 10, 11});
+    CHECK(cgroup::parse_cpu_list("1\n") == std::vector<unsigned>{1});
+    CHECK(cgroup::parse_cpu_list("\n") == std::vector<unsigned>{});
+    CHECK_FALSE(cgroup::parse_cpu_list("3-1"));
+    CHECK_FALSE(cgroup::parse_cpu_list("a"));
+    CHECK_FALSE(cgroup::parse_cpu_list("0-4294967295"));
+}
+
+TEST_CASE("CPU figures: the effective cpuset, the least quota up the tree, usage; v1 and v2",
+          "[cgroup]")
+{
+    Fixture f;
+    f.put("cpuset/box/cpuset.effective_cpus", "1\n");
+    f.put("cpu/cpu.cfs_quota_us", "-1\n");
+    f.put("cpu/cpu.cfs_period_us", "100000\n");
+    f.put("cpu/box/cpu.cfs_quota_us", "50000\n");
+    f.put("cpu/box/cpu.cfs_period_us", "100000\n");
+    f.put("cpuacct/box/cpuacct.usage", "2500000000\n");
+    auto v1 = cgroup::Layout::hierarchies_at(f.root.string());
+    auto cpus = cgroup::read_cpus(v1, cgroup::everywhere("/box"));
+    REQUIRE(cpus);
+    CHECK(cpus->allowed == std::vector<unsigned>{1});
+    CHECK(cpus->quota == 0.5);
+    CHECK(cpus->usage_ns == 2500000000ULL);
+
+    Fixture g;
+    g.put("box/cpuset.cpus.effective", "0-1\n");
+    g.put("box/cpu.max", "150000 100000\n");
+    g.put("box/app/cpu.max", "max 100000\n");
+    g.put("box/app/cpuset.cpus.effective", "0\n");
+    g.put("box/app/cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n");
+    auto v2 = cgroup::Layout::unified_at(g.root.string());
+    cpus = cgroup::read_cpus(v2, cgroup::everywhere("/box/app"));
+    REQUIRE(cpus);
+    CHECK(cpus->allowed == std::vector<unsigned>{0});
+    CHECK(cpus->quota == 1.5);
+    CHECK(cpus->usage_ns == 1500000ULL);
+    CHECK_FALSE(cgroup::read_cpus(v2, cgroup::everywhere("/gone")));
+}
+
+TEST_CASE("cpuinfo and stat for a container: its CPUs, renumbered, the totals their sum",
+          "[resources]")
+{
+    const char* cpuinfo = "processor\t: 0\nmodel name\t: A\napicid\t\t: 0\n\n"
+                          "processor\t: 1\nmodel name\t: A\napicid\t\t: 2\n\n";
+    CHECK(render_cpuinfo(cpuinfo, {1}) == "processor\t: 0\nmodel name\t: A\napicid\t\t: 2\n\n");
+    CHECK(render_cpuinfo(cpuinfo, {0, 1}) == cpuinfo);
+    CHECK(render_cpuinfo(cpuinfo, {}) == cpuinfo);
+
+    const char* stat = "cpu  30 0 60 900 0 0 0 0 0 0\n"
+                       "cpu0 10 0 20 300 0 0 0 0 0 0\n"
+                       "cpu1 20 0 40 600 0 0 0 0 0 0\n"
+                       "intr 5 1 2\nctxt 99\nbtime 1700000000\nprocesses 7\n";
+    CHECK(render_stat(stat, {1}) == "cpu  20 0 40 600 0 0 0 0 0 0\n"
+                                    "cpu0 20 0 40 600 0 0 0 0 0 0\n"
+                                    "intr 5 1 2\nctxt 99\nbtime 1700000000\nprocesses 7\n");
+    CHECK(render_stat(stat, {0, 1}) == stat);
+    CHECK(render_uptime({12.345, 20.0}) == "12.35 20.00\n");
+    CHECK(render_uptime({-1, -5}) == "0.00 0.00\n");
 }
