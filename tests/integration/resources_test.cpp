@@ -266,28 +266,30 @@ std::string line_starting(const std::string& text, const std::string& prefix)
     return "";
 }
 
-// A container of one CPU (the last) with half a CPU of quota: cpuset, cpu and cpuacct cgroups
-// below ours, the namespace's init in each.
+// A container of 300 MiB and one CPU (the last) with half a CPU of quota: memory, cpuset, cpu
+// and cpuacct cgroups below ours, the namespace's init in each.
 struct OneCpuBox {
     unsigned cpu = 0;
-    TestCgroup cpuset{"cpuset", unique("cpuset")}, cpu_cg{"cpu", unique("cpu")},
-        cpuacct{"cpuacct", unique("cpuacct")};
+    TestCgroup memory{"memory", unique("memory")}, cpuset{"cpuset", unique("cpuset")},
+        cpu_cg{"cpu", unique("cpu")}, cpuacct{"cpuacct", unique("cpuacct")};
     double t0 = boottime();
     PidNamespace ns{"exec sleep 1000"};
 
     OneCpuBox()
     {
-        REQUIRE(cpuset.ok());
-        REQUIRE(cpu_cg.ok());
-        REQUIRE(cpuacct.ok());
+        for (auto* cg : {&memory, &cpuset, &cpu_cg, &cpuacct}) {
+            INFO(cg->problem());
+            REQUIRE(cg->ok());
+        }
         REQUIRE(ns.ok());
+        REQUIRE(memory.set("memory.limit_in_bytes", std::to_string(300 * MiB)));
         cpu = static_cast<unsigned>(::sysconf(_SC_NPROCESSORS_ONLN)) - 1;
         auto mems = read_file("/sys/fs/cgroup/cpuset/cpuset.mems").value_or("0\n");
         REQUIRE(cpuset.set("cpuset.cpus", std::to_string(cpu)));
         REQUIRE(cpuset.set("cpuset.mems", mems));
         REQUIRE(cpu_cg.set("cpu.cfs_period_us", "100000"));
         REQUIRE(cpu_cg.set("cpu.cfs_quota_us", "50000"));
-        for (auto* cg : {&cpuset, &cpu_cg, &cpuacct})
+        for (auto* cg : {&memory, &cpuset, &cpu_cg, &cpuacct})
             REQUIRE(cg->add(ns.init()));
     }
 
@@ -296,7 +298,7 @@ struct OneCpuBox {
     std::string run(const std::string& command) const
     {
         std::string join;
-        for (auto* cg : {&cpuset, &cpu_cg, &cpuacct})
+        for (auto* cg : {&memory, &cpuset, &cpu_cg, &cpuacct})
             join += "echo $$ > " + cg->dir() + "/cgroup.procs && ";
         int status = -1;
         std::string out = run_command("nsenter -t " + std::to_string(ns.init()) + " -p -- sh -c '" +
@@ -355,4 +357,32 @@ TEST_CASE("a container's cpuinfo, stat and uptime: its CPUs, its age", "[resourc
     // The host's own view is the host's (a reader in the daemon's namespace, our cgroups).
     CHECK(count_lines_starting(read_file(m.path("cpuinfo")).value_or(""), "processor") ==
           count_lines_starting(host_cpuinfo, "processor"));
+}
+
+TEST_CASE("free, top, uptime and nproc inside a container, with the mount over /proc, show the "
+          "container",
+          "[resources][tools]")
+{
+    OneCpuBox box;
+    TestMount m("resources=cgroup");
+    auto over = [&](const std::string& command) {
+        return box.run("unshare -m sh -c \"mount --bind " + m.path() + " /proc && " + command + "\"");
+    };
+    // free: its total is the limit; used + free + buff/cache = total.
+    std::istringstream free(over("free -k"));
+    std::string line;
+    long long total = -1, used = -1, free_kb = -1, shared = -1, cache = -1;
+    while (std::getline(free, line))
+        if (line.rfind("Mem:", 0) == 0)
+            std::istringstream(line.substr(4)) >> total >> used >> free_kb >> shared >> cache;
+    CHECK(total == 300 * 1024);
+    CHECK(used >= 0);
+    CHECK(used + free_kb + cache == total);
+    // top's summary: one CPU line's worth and the container's memory.
+    std::string top = over("top -b -n 1 | head -5");
+    CHECK(top.find("MiB Mem :    300.0 total") != std::string::npos);
+    // uptime's "up" is the container's age: under a minute.
+    std::string up = over("uptime");
+    CHECK(up.find(" up 0 min") != std::string::npos);
+    CHECK(box.run("nproc") == "1\n");
 }
