@@ -276,6 +276,8 @@ DaemonMetrics Daemon::metrics() const
     m.invalidations_enoent = stats_.invalidations_enoent.load();
     m.invalidations_failed = stats_.invalidations_failed.load();
     m.open_files = handles_.held();
+    m.container_inits = containers_.cached();
+    m.load_sampled = containers_.load().sampled();
     for (size_t i = 0; i < m.requests.size(); ++i)
         m.requests[i] = stats_.requests[i].load();
     for (size_t i = 0; i < m.reap_latency.size(); ++i)

@@ -131,7 +131,7 @@ constexpr auto with_container_resources(std::array<Entry, root_rows.size()> rows
     constexpr std::pair<std::string_view, ContentFn> rendered[] = {
         {"meminfo", meminfo_for_container}, {"swaps", swaps_for_container},
         {"cpuinfo", cpuinfo_for_container}, {"stat", stat_for_container},
-        {"uptime", uptime_for_container},
+        {"uptime", uptime_for_container},   {"loadavg", loadavg_for_container},
     };
     for (Entry& e : rows)
         for (auto [name, fn] : rendered)

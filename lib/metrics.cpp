@@ -62,6 +62,7 @@ std::string render_text(const DaemonMetrics& m)
     out += fmt::format("invalidations_sent {}\ninvalidations_enoent {}\ninvalidations_failed {}\n",
                        m.invalidations_sent, m.invalidations_enoent, m.invalidations_failed);
     out += fmt::format("open_files {}\n", m.open_files);
+    out += fmt::format("container_inits {}\nload_sampled {}\n", m.container_inits, m.load_sampled);
     for (size_t i = 0; i < m.requests.size(); ++i)
         out += fmt::format("requests_{} {}\n", op_name(static_cast<Op>(i)), m.requests[i]);
     // Per bucket: events that took from half the bound (0 for the first) to the bound.
@@ -82,6 +83,10 @@ std::string render_openmetrics(const DaemonMetrics& m)
     w.gauge("procfsd_pidfds", "Pidfds the daemon holds.", m.pidfds);
     w.gauge("procfsd_pidfds_watched", "Pidfds in the exit watcher's epoll.", m.pidfds_watched);
     w.gauge("procfsd_open_files", "Files and directories open through every mount.", m.open_files);
+    w.gauge("procfsd_container_inits",
+            "Pid namespaces whose init resources=cgroup keeps (with a pidfd each).", m.container_inits);
+    w.gauge("procfsd_load_sampled", "Cgroups whose load average resources=cgroup samples.",
+            m.load_sampled);
     w.counter("procfsd_exits_seen", "Exits (zombies) the exit watcher saw.", m.exits_seen);
     w.counter("procfsd_reaps_seen", "Reaps the exit watcher saw.", m.reaps_seen);
     w.family("procfsd_invalidations", "counter",

@@ -129,9 +129,9 @@ constexpr std::array<OptionSpec, 11> option_table{{
      },
      [](const MountOptions& o) { return o.pidns.empty() ? "" : "pidns=" + o.pidns; }},
     {"resources", "host|cgroup|cgroup:PATH",
-     "whose memory, swap, CPUs and uptime meminfo, swaps, cpuinfo, stat and uptime show: the "
-     "host's (default), each reader's container's (its pid namespace's init's cgroups), or that "
-     "cgroup's",
+     "whose memory, swap, CPUs, uptime and load (meminfo, swaps, cpuinfo, stat, uptime, loadavg) "
+     "show: the host's (default), each reader's container's (its pid namespace's init's "
+     "cgroups), or that cgroup's",
      [](MountOptions& o, std::string_view v) -> Error {
          if (v == "host" || v == "cgroup") {
              o.resources = v == "host" ? MountOptions::Resources::host : MountOptions::Resources::cgroup;

@@ -13,6 +13,7 @@
 
 #include "procfsd/caller.hpp"
 #include "procfsd/containers.hpp"
+#include "procfsd/load_sampler.hpp"
 #include "procfsd/resource_files.hpp"
 
 namespace procfsd {
@@ -150,6 +151,33 @@ sys::Result<std::string> uptime_for_container(const ContentRequest& r)
     double used = cpus.value.usage_ns ? static_cast<double>(*cpus.value.usage_ns) / 1e9 : 0;
     t.idle = std::max(0.0, t.up * n - used);
     return {render_uptime(t), 0};
+}
+
+// The averages of the container's tasks, counted in the hierarchy that holds them all (v1's
+// cpuacct, or the v2 tree).
+sys::Result<std::string> loadavg_for_container(const ContentRequest& r)
+{
+    auto host = sys::read_to_end(r.file, max_file_size);
+    if (!host.ok())
+        return host;
+    auto who = r.resources->of(r.caller);
+    if (!who) {
+        int err = -errno;
+        return {{}, err ? err : -ESRCH};
+    }
+    const auto& layout = r.resources->containers.layout();
+    constexpr auto counted = cgroup::Controller::cpuacct;
+    auto load = layout.has(counted)
+                    ? r.resources->containers.load().read(layout.dir(counted, who->of(counted)),
+                                                          layout.version(counted))
+                    : std::nullopt;
+    if (!load) {
+        spdlog::warn("loadavg for the reader {}: ENOENT (its container's cgroup {} is gone or not "
+                     "mounted)",
+                     r.caller.tid(), who->of(counted));
+        return {{}, -ENOENT};
+    }
+    return {render_loadavg(host.value, *load), 0};
 }
 
 } // namespace procfsd

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "procfsd/cgroup.hpp"
+#include "procfsd/load_sampler.hpp"
 #include "procfsd/unique_fd.hpp"
 
 namespace procfsd {
@@ -27,6 +28,9 @@ public:
     Containers& operator=(const Containers&) = delete;
 
     [[nodiscard]] const cgroup::Layout& layout() const noexcept { return layout_; }
+    // Containers' load averages, sampled while read.
+    [[nodiscard]] LoadSampler& load() noexcept { return load_; }
+    [[nodiscard]] const LoadSampler& load() const noexcept { return load_; }
 
     // The cgroups of the reader's container, read now (a process may move between cgroups);
     // nullopt, errno set, if the reader or its namespace's init is gone.
@@ -50,6 +54,7 @@ private:
         UniqueFd pidfd;
     };
     cgroup::Layout layout_;
+    LoadSampler load_;
     ino_t own_ns_ = 0;
     mutable std::mutex mu_;
     std::unordered_map<ino_t, Init> inits_; // at most max_cached

@@ -16,5 +16,6 @@ sys::Result<std::string> swaps_for_container(const ContentRequest& r);
 sys::Result<std::string> cpuinfo_for_container(const ContentRequest& r);
 sys::Result<std::string> stat_for_container(const ContentRequest& r);
 sys::Result<std::string> uptime_for_container(const ContentRequest& r);
+sys::Result<std::string> loadavg_for_container(const ContentRequest& r);
 
 } // namespace procfsd

@@ -300,6 +300,7 @@ struct OneCpuBox {
         std::string join;
         for (auto* cg : {&memory, &cpuset, &cpu_cg, &cpuacct})
             join += "echo $$ > " + cg->dir() + "/cgroup.procs && ";
+        join += "true || exit 1; "; // `command` may end in &: the joins stay in the foreground
         int status = -1;
         std::string out = run_command("nsenter -t " + std::to_string(ns.init()) + " -p -- sh -c '" +
                                           join + command + "' 2>&1",
@@ -385,4 +386,26 @@ TEST_CASE("free, top, uptime and nproc inside a container, with the mount over /
     std::string up = over("uptime");
     CHECK(up.find(" up 0 min") != std::string::npos);
     CHECK(box.run("nproc") == "1\n");
+}
+
+TEST_CASE("a container's loadavg counts its tasks: the running ones and all", "[resources][load]")
+{
+    OneCpuBox box;
+    TestMount m("resources=cgroup");
+    // A task that runs for as long as the container lives (the namespace's end kills it).
+    box.run("(while :; do :; done) >/dev/null 2>&1 &");
+    std::string load = box.run("cat " + m.path("loadavg"));
+    INFO(load);
+    double one = 0, five = 0, fifteen = 0;
+    unsigned running = 0, total = 0;
+    char slash = 0;
+    std::istringstream(load) >> one >> five >> fifteen >> running >> slash >> total;
+    CHECK(slash == '/');
+    CHECK(running >= 1); // the loop (and the reading cat, while it reads)
+    // The container's tasks: its init, the loop, the reader's shell and cat.
+    CHECK(total >= 3);
+    CHECK(total < 20);
+    // Read first: its averages start at the count of that moment.
+    CHECK(one >= 1.0);
+    CHECK(m.ctl("list").find("load_sampled 1") != std::string::npos);
 }

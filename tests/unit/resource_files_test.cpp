@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "procfsd/cgroup.hpp"
+#include "procfsd/load_sampler.hpp"
 #include "procfsd/resource_files.hpp"
 
 using namespace procfsd;
@@ -290,4 +291,24 @@ TEST_CASE("cpuinfo and stat for a container: its CPUs, renumbered, the totals th
     CHECK(render_stat(stat, {0, 1}) == stat);
     CHECK(render_uptime({12.345, 20.0}) == "12.35 20.00\n");
     CHECK(render_uptime({-1, -5}) == "0.00 0.00\n");
+}
+
+TEST_CASE("a container's load averages fold as the kernel's calc_load and print as loadavg",
+          "[resources][load]")
+{
+    using L = LoadSampler;
+    // One task for 5 s from nothing: 0.08 over a minute, as the kernel's avenrun gives.
+    auto once = L::fold({0, 0, 0}, 1);
+    CHECK(once == L::Averages{164, 34, 11});
+    // Steady: the averages converge on the count and stay there.
+    L::Averages steady{2048 * 3, 2048 * 3, 2048 * 3};
+    CHECK(L::fold(steady, 3) == steady);
+    L::Averages decayed = steady;
+    for (int i = 0; i < 12 * 15; ++i) // 15 minutes idle
+        decayed = L::fold(decayed, 0);
+    CHECK(decayed[0] < 10);
+    CHECK(decayed[2] < 2048 * 3 / 2);
+
+    L::Reading r{{2048, 1024, 0}, {.running = 1, .uninterruptible = 0, .total = 5}};
+    CHECK(render_loadavg("0.00 0.01 0.05 1/123 4567\n", r) == "1.00 0.50 0.00 1/5 4567\n");
 }
