@@ -233,6 +233,11 @@ int main(int argc, char** argv)
     app.add_option("--config", config_file,
                    "config file listing mounts: mount = [\"DIR:OPTS\", ...]; SIGHUP re-reads it")
         ->check(CLI::ExistingFile);
+    std::string cgroup_root;
+    app.add_option("--cgroup-root", cgroup_root,
+                   "for tests: read resources=cgroup's cgroups as a v2 tree at DIR (a fixture) "
+                   "instead of the machine's")
+        ->check(CLI::ExistingDirectory);
     std::string check_config;
     app.add_option("--check-config", check_config,
                    "check a config file (syntax, keys, values, mount options) and exit: 0 or 2");
@@ -356,7 +361,7 @@ int main(int argc, char** argv)
     procfsd::UniqueFd signal_fd(::signalfd(-1, &signals, SFD_CLOEXEC));
     ::signal(SIGPIPE, SIG_IGN);
 
-    procfsd::Daemon daemon;
+    procfsd::Daemon daemon(cgroup_root);
     // Before mounting (and daemonizing): a name in use refuses the start where mount(8) sees it.
     if (auto f = daemon.listen_control(control_name)) {
         std::fprintf(stderr, "procfsd: %s\n", f.reason.c_str());

@@ -14,9 +14,11 @@
 
 namespace procfsd {
 
-Daemon::Daemon()
+Daemon::Daemon(const std::string& cgroup_root)
     : tracker_(stats_),
       handles_([] { return descriptor_budget().handles; }),
+      containers_(cgroup_root.empty() ? cgroup::Layout::discover()
+                                      : cgroup::Layout::unified_at(cgroup_root)),
       control_([this](const std::string& command) { return handle_command(command); })
 {
     ended_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));

@@ -23,7 +23,9 @@ namespace procfsd {
 // tracker, one set of counters). Mounts come and go at run time.
 class Daemon {
 public:
-    Daemon();
+    // `cgroup_root`: read cgroups as a v2 tree there instead of the machine's (the tests' fixture
+    // trees); empty: the machine's mounts.
+    explicit Daemon(const std::string& cgroup_root = "");
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;
     ~Daemon();
@@ -76,7 +78,7 @@ private:
     ProcessTracker tracker_;
     PollWatcher polls_; // before the mounts: their open files detach from it
     HandleQuota handles_; // before the mounts: their open handles give their charges back
-    Containers containers_{cgroup::Layout::discover()}; // resources=cgroup mounts' finder
+    Containers containers_; // resources=cgroup mounts' finder
     ControlServer control_;
     mutable std::mutex mu_; // guards mounts_ and started_
     std::map<std::string, std::shared_ptr<Mount>> mounts_;

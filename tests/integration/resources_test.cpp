@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <sstream>
 #include <string>
 
@@ -408,4 +409,60 @@ TEST_CASE("a container's loadavg counts its tasks: the running ones and all", "[
     // Read first: its averages start at the count of that moment.
     CHECK(one >= 1.0);
     CHECK(m.ctl("list").find("load_sampled 1") != std::string::npos);
+}
+
+TEST_CASE("a cgroup v2 tree (a fixture, this machine's v2 tree has no controller): the same "
+          "files from v2's names",
+          "[resources][v2]")
+{
+    ScratchDir scratch;
+    std::string root = scratch.sub("cgroup2");
+    auto put = [&](const std::string& rel, const std::string& text) {
+        std::string dir = root + "/" + rel.substr(0, rel.rfind('/'));
+        REQUIRE(run_command("mkdir -p " + dir) == "");
+        std::ofstream(root + "/" + rel) << text;
+    };
+    put("box/memory.max", std::to_string(512 * MiB) + "\n");
+    put("box/app/memory.max", "max\n");
+    put("box/app/memory.current", std::to_string(128 * MiB) + "\n");
+    put("box/app/memory.swap.max", "0\n");
+    put("box/app/memory.swap.current", "0\n");
+    put("box/app/memory.stat", "anon 67108864\nfile 33554432\nfile_mapped 16777216\n"
+                               "active_file 8388608\ninactive_file 8388608\nslab_reclaimable 2097152\n"
+                               "slab_unreclaimable 1048576\nshmem 4194304\nkernel_stack 524288\n"
+                               "pagetables 1048576\n");
+    put("box/app/cpuset.cpus.effective", "0\n");
+    put("box/app/cpu.max", "50000 100000\n");
+    put("box/app/cpu.stat", "usage_usec 1000000\nuser_usec 600000\nsystem_usec 400000\n");
+    // Its threads: ours (running while it counts) and nothing else.
+    put("box/app/cgroup.threads", std::to_string(::getpid()) + "\n");
+    TestMount m("resources=cgroup:/box/app", {}, {"--cgroup-root", root});
+
+    auto meminfo = read_file(m.path("meminfo")).value_or("");
+    INFO(meminfo);
+    CHECK(field(meminfo, "MemTotal") == 512 * 1024);
+    CHECK(field(meminfo, "MemFree") == (512 - 128) * 1024);
+    CHECK(field(meminfo, "MemAvailable") == (512 - 128 + 8 + 8 + 2) * 1024);
+    CHECK(field(meminfo, "Mapped") == 16 * 1024); // 0 under LXCFS on v2 (prefix match on "file")
+    CHECK(field(meminfo, "Slab") == 3 * 1024);
+    CHECK(field(meminfo, "KernelStack") == 512);
+    CHECK(field(meminfo, "PageTables") == 1024);
+    CHECK(field(meminfo, "SwapTotal") == 0);
+    CHECK(field(meminfo, "SwapFree") == 0);
+    auto host_swaps = read_file("/proc/swaps").value_or("");
+    CHECK(read_file(m.path("swaps")) == host_swaps.substr(0, host_swaps.find('\n') + 1));
+
+    auto cpuinfo = read_file(m.path("cpuinfo")).value_or("");
+    CHECK(count_lines_starting(cpuinfo, "processor") == 1);
+    CHECK(count_lines_starting(read_file(m.path("stat")).value_or(""), "cpu") == 2);
+
+    // One thread, ours, counted while it reads (in its FUSE request it sleeps: S).
+    auto load = read_file(m.path("loadavg")).value_or("");
+    INFO(load);
+    CHECK(load.find(" 0/1 ") != std::string::npos);
+    // uptime: a reader in the daemon's namespace gets the host's.
+    auto host_up = std::atof(read_file("/proc/uptime").value_or("0").c_str());
+    auto up = std::atof(read_file(m.path("uptime")).value_or("").c_str());
+    CHECK(up >= host_up);
+    CHECK(up < host_up + 60);
 }

@@ -127,13 +127,15 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
     return s;
 }
 
-TestMount::TestMount(const std::string& options, const std::vector<std::string>& extra)
+TestMount::TestMount(const std::string& options, const std::vector<std::string>& extra,
+                     const std::vector<std::string>& daemon_args)
     : dir_(support::make_scratch_dir("procfsd-test"))
 {
     if (dir_.empty())
         throw std::runtime_error("mkdtemp failed");
     control_ = "test" + dir_.substr(dir_.rfind('-'));
     std::vector<std::string> argv{procfsd_binary(), "-f", "--log-level", "warn", "--control", control_};
+    argv.insert(argv.end(), daemon_args.begin(), daemon_args.end());
     mounts_.push_back(dir_ + "/m0");
     argv.push_back(mounts_[0]);
     if (!options.empty()) {

@@ -24,8 +24,10 @@ using namespace std::chrono_literals;
 // daemon also gets SIGTERM if the test process dies (PR_SET_PDEATHSIG).
 class TestMount {
 public:
-    // `options`: the -o list; `extra`: more mounts (each an -o list) served by the same daemon.
-    explicit TestMount(const std::string& options = "", const std::vector<std::string>& extra = {});
+    // `options`: the -o list; `extra`: more mounts (each an -o list) served by the same daemon;
+    // `daemon_args`: more arguments of the daemon's.
+    explicit TestMount(const std::string& options = "", const std::vector<std::string>& extra = {},
+                       const std::vector<std::string>& daemon_args = {});
     TestMount(const TestMount&) = delete;
     TestMount& operator=(const TestMount&) = delete;
     ~TestMount();
