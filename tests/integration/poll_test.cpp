@@ -92,6 +92,11 @@ TEST_CASE("poll on mountinfo wakes on a mount change as on /proc", "[poll]")
     TestMount m;
     std::string dir = m.dir() + "/tmpfs";
     ::mkdir(dir.c_str(), 0755);
+    // Removed before the mount's directory, which must be empty by then (in every path).
+    struct RemovedAtEnd {
+        std::string path;
+        ~RemovedAtEnd() { ::rmdir(path.c_str()); }
+    } removed{dir};
     auto mount_and_unmount = [&] {
         REQUIRE(::mount("none", dir.c_str(), "tmpfs", 0, nullptr) == 0);
         REQUIRE(::umount2(dir.c_str(), 0) == 0);
