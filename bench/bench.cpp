@@ -28,7 +28,8 @@ Bench::Bench(Options options)
       start_ns_(now_ns())
 {
     for (const Workload* w :
-         {&w1_ps_scan, &w2_warm_stat, &w3_single_files, &w4_exit_latency, &w5_churn, &w6_memory})
+         {&w1_ps_scan, &w2_warm_stat, &w3_single_files, &w4_exit_latency, &w5_churn, &w6_memory,
+          &w7_resources})
         if (opt_.wants(w->name))
             workloads_.push_back(w);
 }

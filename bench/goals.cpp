@@ -223,6 +223,31 @@ Reading w3_pidns(const Results& r, const Mount&, double limit)
     return out;
 }
 
+// W7's meminfo medians of one target; NaN if it was not measured.
+double w7_meminfo(const Results& r, const char* target)
+{
+    if (!r.w7 || !r.w7->meminfo_us.count(target))
+        return NAN;
+    return r.w7->meminfo_us.at(target).median();
+}
+
+Reading w7_lxcfs(const Results& r, const Mount&, double limit)
+{
+    if (!r.w7)
+        return not_listed();
+    double res = w7_meminfo(r, "procfsd-res"), lxcfs = w7_meminfo(r, "lxcfs");
+    return reading(std::isfinite(lxcfs / res), lxcfs / res >= limit,
+                   strprintf("%.2fx faster (%.1f vs %.1f us)", lxcfs / res, res, lxcfs));
+}
+
+Reading w7_plain(const Results& r, const Mount&, double limit)
+{
+    if (!r.w7)
+        return not_listed();
+    return ratio_at_most(w7_meminfo(r, "procfsd-res"), w7_meminfo(r, "procfsd-off"), limit,
+                         "%.2fx (%.1f vs %.1f us)");
+}
+
 // Per process looked up (tracked or, past the pidfd budget, served untracked: both cost their
 // nodes); the same as per tracked process while every one is tracked.
 Reading w6_bytes(const Results& r, const Mount&, double limit)
@@ -262,6 +287,8 @@ constexpr Goal daemon_goals[] = {
     {"W1ps-pidns", "W1 ps: a pidns= mount costs <= 1.10x a host mount", 1.10, w1_ps_pidns},
     {"W3-pidns", "W3: a pidns= mount costs <= 1.10x a host mount (each file)", 1.10, w3_pidns},
     {"W6-bytes", "W6: <= 1 KiB of daemon RSS per tracked process", 1024, w6_bytes},
+    {"W7-lxcfs", "W7: a container's meminfo >= 3x faster than LXCFS's", 3.0, w7_lxcfs},
+    {"W7-plain", "W7: a container's meminfo <= 1.3x procfsd's plain meminfo", 1.3, w7_plain},
 };
 
 std::string with_mount(std::string_view text, const std::string& mount)

@@ -59,6 +59,18 @@ struct Memory {
     std::string limit_note, budget_note;
 };
 
+// W7: resources=cgroup against procfsd's plain files and LXCFS, for one container.
+struct ResourceFigures {
+    std::map<std::string, Series> meminfo_us; // by target: procfsd-off, procfsd-res, lxcfs
+    long errors = 0;
+    // loadavg's background cost: daemon CPU over a window, with `cgroups` of `threads` each read
+    double window_s = 0;
+    size_t cgroups = 0, threads = 0;
+    double procfsd_cpu_pct = NAN, lxcfs_cpu_pct = NAN;
+    long long load_sampled = -1;
+    std::string problem;
+};
+
 struct TargetFigures {
     // W1
     Series scan_ms;
@@ -83,6 +95,7 @@ struct TargetFigures {
 struct Results {
     std::map<std::string, TargetFigures> targets; // by target name
     std::optional<Memory> w6;
+    std::optional<ResourceFigures> w7;
 
     TargetFigures& of(const Target& t) { return targets[t.name]; }
     // The figures of a target; nullptr if nothing was measured there.

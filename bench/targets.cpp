@@ -284,7 +284,7 @@ void TargetSet::stop(Target& t)
 void TargetSet::stop_all()
 {
     stop_pidns();
-    for (Target* t : {&off, &inv, &floor, &bindfs, &w6})
+    for (Target* t : {&off, &inv, &floor, &bindfs, &w6, &res})
         if (t->daemon > 0 || (!t->root.empty() && support::is_mounted(t->root)))
             stop(*t);
     if (native.fd >= 0) {

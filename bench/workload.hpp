@@ -42,6 +42,6 @@ struct Workload {
 
 // In the order they run and report.
 extern const Workload w1_ps_scan, w2_warm_stat, w3_single_files, w4_exit_latency, w5_churn,
-    w6_memory;
+    w6_memory, w7_resources;
 
 } // namespace procfsd::bench

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "procfsd/cgroup.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <charconv>
@@ -12,6 +16,7 @@
 #include <utility>
 
 #include "procfsd/mountinfo.hpp"
+#include "procfsd/unique_fd.hpp"
 
 namespace procfsd::cgroup {
 
@@ -40,14 +45,24 @@ bool has_word(std::string_view list, std::string_view word, char sep)
     return false;
 }
 
+// A small kernel file whole, with plain system calls (an open may compute several).
 std::optional<std::string> read_text(const std::string& path)
 {
-    std::ifstream in(path);
-    if (!in)
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd)
         return std::nullopt;
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return std::nullopt;
+        if (n == 0)
+            return out;
+        out.append(buf, static_cast<size_t>(n));
+    }
 }
 
 // A number file: "max" and v1's page-counter maximum are unlimited.
@@ -256,18 +271,24 @@ std::optional<Memory> read_memory(const Layout& layout, const Membership& m)
         out.stat = read_keyed(dir + "/memory.stat");
         return out;
     }
-    out.limit = least_up(layout, c, path, "memory.limit_in_bytes");
+    // v1's memory.stat gives the least limits up the tree itself (hierarchical_*_limit).
+    auto v1 = read_keyed(dir + "/memory.stat");
+    auto hierarchical = [&](const char* key, const char* file) {
+        auto it = v1.find(key);
+        return it != v1.end() ? (it->second >= (uint64_t{1} << 62) ? unlimited : it->second)
+                              : least_up(layout, c, path, file);
+    };
+    out.limit = hierarchical("hierarchical_memory_limit", "memory.limit_in_bytes");
     out.usage = read_number(dir + "/memory.usage_in_bytes").value_or(0);
     // memsw counts memory and swap together (when the kernel accounts swap).
     if (auto both = read_number(dir + "/memory.memsw.usage_in_bytes")) {
-        uint64_t both_limit = least_up(layout, c, path, "memory.memsw.limit_in_bytes");
+        uint64_t both_limit = hierarchical("hierarchical_memsw_limit", "memory.memsw.limit_in_bytes");
         out.swap_usage = *both > out.usage ? *both - out.usage : 0;
         out.swap_limit = both_limit == unlimited  ? unlimited
                          : out.limit == unlimited ? both_limit
                          : both_limit > out.limit ? both_limit - out.limit
                                                   : 0;
     }
-    auto v1 = read_keyed(dir + "/memory.stat");
     for (auto [from, to] : v1_stat_names)
         if (auto it = v1.find(from); it != v1.end())
             out.stat[std::string(to)] = it->second;
