@@ -78,50 +78,48 @@ std::optional<double> started(pid_t pid)
     return std::nullopt;
 }
 
+// A resource file: the source's text as this open read it, the container's figures, and the
+// renderer that makes the one from the other.
+template <class Figures, class Render>
+sys::Result<std::string> rendered(const ContentRequest& r, const char* file,
+                                  sys::Result<Figures> (*figures)(const ContentRequest&, const char*),
+                                  Render render)
+{
+    auto host = sys::read_to_end(r.file, max_file_size);
+    if (!host.ok())
+        return host;
+    auto f = figures(r, file);
+    if (!f.ok())
+        return {{}, f.error};
+    return {render(host.value, f.value), 0};
+}
+
 } // namespace
 
 sys::Result<std::string> meminfo_for_container(const ContentRequest& r)
 {
-    auto host = sys::read_to_end(r.file, max_file_size);
-    if (!host.ok())
-        return host;
-    auto mem = container_memory(r, "meminfo");
-    if (!mem.ok())
-        return {{}, mem.error};
-    return {render_meminfo(host.value, mem.value), 0};
+    return rendered(r, "meminfo", container_memory,
+                    [](const std::string& host, const cgroup::Memory& m) { return render_meminfo(host, m); });
 }
 
 sys::Result<std::string> swaps_for_container(const ContentRequest& r)
 {
-    auto host = sys::read_to_end(r.file, max_file_size);
-    if (!host.ok())
-        return host;
-    auto mem = container_memory(r, "swaps");
-    if (!mem.ok())
-        return {{}, mem.error};
-    return {render_swaps(host.value, mem.value), 0};
+    return rendered(r, "swaps", container_memory,
+                    [](const std::string& host, const cgroup::Memory& m) { return render_swaps(host, m); });
 }
 
 sys::Result<std::string> cpuinfo_for_container(const ContentRequest& r)
 {
-    auto host = sys::read_to_end(r.file, max_file_size);
-    if (!host.ok())
-        return host;
-    auto cpus = container_cpus(r, "cpuinfo");
-    if (!cpus.ok())
-        return {{}, cpus.error};
-    return {render_cpuinfo(host.value, cpus.value.allowed), 0};
+    return rendered(r, "cpuinfo", container_cpus, [](const std::string& host, const cgroup::Cpus& c) {
+        return render_cpuinfo(host, c.allowed);
+    });
 }
 
 sys::Result<std::string> stat_for_container(const ContentRequest& r)
 {
-    auto host = sys::read_to_end(r.file, max_file_size);
-    if (!host.ok())
-        return host;
-    auto cpus = container_cpus(r, "stat");
-    if (!cpus.ok())
-        return {{}, cpus.error};
-    return {render_stat(host.value, cpus.value.allowed), 0};
+    return rendered(r, "stat", container_cpus, [](const std::string& host, const cgroup::Cpus& c) {
+        return render_stat(host, c.allowed);
+    });
 }
 
 // A reader in the daemon's pid namespace has no container's init: the host's uptime. Inside

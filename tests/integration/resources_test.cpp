@@ -30,14 +30,9 @@ namespace {
 
 constexpr long long MiB = 1024 * 1024;
 
-// A meminfo line's value; -1 if absent.
 long long field(const std::string& text, const std::string& name)
 {
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);)
-        if (line.rfind(name + ":", 0) == 0)
-            return std::atoll(line.c_str() + name.size() + 1);
-    return -1;
+    return procfsd::support::line_value(text, name);
 }
 
 // A key of a cgroup file of "key value" lines; -1 if absent.
@@ -110,15 +105,21 @@ std::string unique(const std::string& what)
     return "procfsd-test-" + what + "-" + std::to_string(::getpid());
 }
 
+// A memory cgroup of ours, made and limited, or the case ends here.
+void require_limited(const TestCgroup& cg, long long mib)
+{
+    INFO(cg.problem());
+    REQUIRE(cg.ok());
+    REQUIRE(cg.set("memory.limit_in_bytes", std::to_string(mib * MiB)));
+}
+
 } // namespace
 
 TEST_CASE("a container's meminfo: its limit, its usage and memory.stat, the rest the host's",
           "[resources]")
 {
     TestCgroup cg("memory", unique("box"));
-    INFO(cg.problem());
-    REQUIRE(cg.ok());
-    REQUIRE(cg.set("memory.limit_in_bytes", std::to_string(300 * MiB)));
+    require_limited(cg, 300);
     PidNamespace box("exec sleep 1000");
     INFO(box.problem());
     REQUIRE(box.ok());
@@ -165,9 +166,7 @@ TEST_CASE("a reader in the daemon's namespace gets its own cgroup; cgroup:PATH p
           "[resources]")
 {
     TestCgroup cg("memory", unique("own"));
-    INFO(cg.problem());
-    REQUIRE(cg.ok());
-    REQUIRE(cg.set("memory.limit_in_bytes", std::to_string(200 * MiB)));
+    require_limited(cg, 200);
     TestMount m("resources=cgroup");
     CHECK(field(read_from(cg, m.path("meminfo")), "MemTotal") == 200 * 1024);
 
@@ -181,10 +180,8 @@ TEST_CASE("a container moved to another cgroup is shown there at the next open; 
           "[resources]")
 {
     TestCgroup a("memory", unique("a")), b("memory", unique("b"));
-    REQUIRE(a.ok());
-    REQUIRE(b.ok());
-    REQUIRE(a.set("memory.limit_in_bytes", std::to_string(300 * MiB)));
-    REQUIRE(b.set("memory.limit_in_bytes", std::to_string(100 * MiB)));
+    require_limited(a, 300);
+    require_limited(b, 100);
     PidNamespace box("exec sleep 1000");
     REQUIRE(box.ok());
     REQUIRE(a.add(box.init()));
@@ -210,8 +207,7 @@ TEST_CASE("swaps for a container: its swap as one virtual area, or the header al
           "[resources]")
 {
     TestCgroup cg("memory", unique("swap"));
-    REQUIRE(cg.ok());
-    REQUIRE(cg.set("memory.limit_in_bytes", std::to_string(300 * MiB)));
+    require_limited(cg, 300);
     TestMount m("resources=cgroup:" + cg.path());
     auto host = read_file("/proc/swaps").value_or("");
     auto shown = read_file(m.path("swaps")).value_or("");

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "file_tools.hpp"
 
+#include <cstdlib>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -62,6 +64,20 @@ std::vector<std::string> list_pids(int dir_fd)
             out.emplace_back(e->d_name);
     ::closedir(d);
     return out;
+}
+
+long long line_value(const std::string& text, const std::string& name)
+{
+    std::string key = name + ":";
+    for (size_t at = 0; at < text.size();) {
+        size_t end = text.find('\n', at);
+        if (end == std::string::npos)
+            end = text.size();
+        if (text.compare(at, key.size(), key) == 0)
+            return std::atoll(text.c_str() + at + key.size());
+        at = end + 1;
+    }
+    return -1;
 }
 
 } // namespace procfsd::support

@@ -19,6 +19,9 @@ std::optional<std::string> read_file(const std::string& path);
 // A whole file, "" if it cannot be read (for figures that are read again if missing).
 std::string read_text(const std::string& path);
 
+// The value of a "Name: value" line (meminfo, status), as a number; -1 without that line.
+long long line_value(const std::string& text, const std::string& name);
+
 // A pid directory's name as the kernel writes it: digits, no leading zero.
 bool is_pid_name(std::string_view name);
 

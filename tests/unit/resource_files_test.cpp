@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "file_tools.hpp"
 #include "procfsd/cgroup.hpp"
 #include "procfsd/load_sampler.hpp"
 #include "procfsd/resource_files.hpp"
@@ -59,14 +60,9 @@ const char* const host_meminfo = "MemTotal:       24576000 kB\n"
                                  "HugePages_Total:       0\n"
                                  "Hugepagesize:       2048 kB\n";
 
-// The value of one meminfo line.
 long long field(const std::string& text, const std::string& name)
 {
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);)
-        if (line.rfind(name + ":", 0) == 0)
-            return std::atoll(line.c_str() + name.size() + 1);
-    return -1;
+    return procfsd::support::line_value(text, name);
 }
 
 std::string line_of(const std::string& text, const std::string& name)
