@@ -43,6 +43,15 @@ LoadSampler::Averages LoadSampler::fold(const Averages& load, unsigned active) n
 
 std::optional<LoadSampler::Reading> LoadSampler::read(const std::string& dir, cgroup::Version version)
 {
+    // A sampled cgroup is answered from its last sample: a reader in a loop costs no count
+    // (on v2 a count reads every thread's stat).
+    {
+        std::lock_guard lock(mu_);
+        if (auto it = sampled_.find(dir); it != sampled_.end()) {
+            it->second.last_read = std::chrono::steady_clock::now();
+            return Reading{it->second.averages, it->second.counts};
+        }
+    }
     std::optional<TaskCounts> now;
     {
         std::lock_guard lock(count_mu_);
@@ -50,24 +59,17 @@ std::optional<LoadSampler::Reading> LoadSampler::read(const std::string& dir, cg
     }
     if (!now)
         return std::nullopt;
-    Reading r{{}, *now};
-    unsigned active = now->running + now->uninterruptible;
+    unsigned long start = static_cast<unsigned long>(now->running + now->uninterruptible) * fixed_1;
+    Reading r{{start, start, start}, *now};
     bool first = false;
     {
         std::lock_guard lock(mu_);
-        auto it = sampled_.find(dir);
-        if (it == sampled_.end() && sampled_.size() < max_sampled) {
-            unsigned long start = static_cast<unsigned long>(active) * fixed_1;
-            it = sampled_.emplace(dir, Sampled{version, {start, start, start}, {}}).first;
-            first = sampled_.size() == 1;
-        }
-        if (it != sampled_.end()) {
-            it->second.last_read = std::chrono::steady_clock::now();
-            r.averages = it->second.averages;
-        } else {
-            // Beyond the bound: the instant's count, unaveraged.
-            unsigned long now_load = static_cast<unsigned long>(active) * fixed_1;
-            r.averages = {now_load, now_load, now_load};
+        // Beyond the bound: the instant's count, unaveraged, and no sampling.
+        if (sampled_.size() < max_sampled) {
+            auto [it, added] =
+                sampled_.emplace(dir, Sampled{version, r.averages, *now, std::chrono::steady_clock::now()});
+            first = added && sampled_.size() == 1;
+            r = Reading{it->second.averages, it->second.counts};
         }
     }
     if (first)
@@ -127,6 +129,7 @@ void LoadSampler::run()
                 continue;
             }
             it->second.averages = fold(it->second.averages, counts->running + counts->uninterruptible);
+            it->second.counts = *counts;
         }
     }
 }

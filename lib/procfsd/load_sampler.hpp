@@ -35,8 +35,9 @@ public:
         TaskCounts now;
     };
     // The load of cgroup directory `dir` (of the hierarchy that counts tasks); sampled from now
-    // on while it is read at least once a minute. A cgroup read for the first time starts its
-    // averages at its current count. nullopt if it is gone.
+    // on while it is read at least once a minute. A cgroup read for the first time is counted
+    // then and starts its averages at that count; later reads give the last sample's (at most
+    // 5 s old), so that reading costs no count. nullopt if it is gone.
     std::optional<Reading> read(const std::string& dir, cgroup::Version version);
 
     [[nodiscard]] size_t sampled() const;
@@ -53,6 +54,7 @@ private:
     struct Sampled {
         cgroup::Version version;
         Averages averages{};
+        TaskCounts counts; // of the last sample: what loadavg's running/total field shows
         std::chrono::steady_clock::time_point last_read;
     };
     mutable std::mutex mu_; // guards sampled_
