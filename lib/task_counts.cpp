@@ -44,14 +44,22 @@ ssize_t ask(int sock, Request& r, size_t attrs_len, std::array<char, 8192>& buf)
     r.nl.nlmsg_len = static_cast<uint32_t>(NLMSG_LENGTH(GENL_HDRLEN) + attrs_len);
     if (::send(sock, &r, r.nl.nlmsg_len, 0) < 0)
         return -errno;
-    ssize_t n;
-    while ((n = ::recv(sock, buf.data(), buf.size(), 0)) < 0 && errno == EINTR) {
-    }
-    if (n < 0)
-        return -errno;
+    // The answer to this request: one that came after an earlier request's receive timeout
+    // is that request's, and is skipped.
+    ssize_t n = 0;
     auto* h = reinterpret_cast<nlmsghdr*>(buf.data());
-    if (!NLMSG_OK(h, static_cast<unsigned>(n)))
-        return -EPROTO;
+    for (int tries = 0;; ++tries) {
+        while ((n = ::recv(sock, buf.data(), buf.size(), 0)) < 0 && errno == EINTR) {
+        }
+        if (n < 0)
+            return -errno;
+        if (!NLMSG_OK(h, static_cast<unsigned>(n)))
+            return -EPROTO;
+        if (h->nlmsg_seq == r.nl.nlmsg_seq)
+            break;
+        if (tries == 8)
+            return -EPROTO;
+    }
     if (h->nlmsg_type == NLMSG_ERROR) {
         auto* e = static_cast<nlmsgerr*>(NLMSG_DATA(h));
         return e->error < 0 ? e->error : -EPROTO;
