@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 
@@ -185,6 +186,12 @@ TestMount::~TestMount()
     stop();
     for (auto& m : mounts_)
         ::rmdir(m.c_str());
+    // Directories a case made beside the mounts (mountpoints of its own); only empty ones go,
+    // since rmdir removes nothing else.
+    std::error_code ec;
+    for (auto& e : std::filesystem::directory_iterator(dir_, ec))
+        if (e.is_directory(ec) && !e.is_symlink(ec))
+            ::rmdir(e.path().c_str());
     ::rmdir(dir_.c_str());
 }
 
