@@ -22,41 +22,38 @@ namespace {
 
 constexpr size_t max_file_size = 1u << 20;
 
-// The memory figures of the reader's container. A container whose cgroup is gone (removed, or a
-// pinned path that does not exist) is ENOENT, said in the log: never the host's figures in its
-// place, which LXCFS gives silently.
-sys::Result<cgroup::Memory> container_memory(const ContentRequest& r, const char* file)
+// Figures of the reader's container, read by `read`. A container whose cgroup is gone (removed,
+// or a pinned path that does not exist) is ENOENT, said in the log: never the host's figures in
+// its place, which LXCFS gives silently.
+template <class Figures>
+sys::Result<Figures> container_figures(const ContentRequest& r, const char* file,
+                                       std::optional<Figures> (*read)(const cgroup::Layout&,
+                                                                      const cgroup::Membership&),
+                                       cgroup::Controller named)
 {
     auto who = r.resources->of(r.caller);
     if (!who) {
         int err = -errno;
         return {{}, err ? err : -ESRCH};
     }
-    auto mem = cgroup::read_memory(r.resources->containers.layout(), *who);
-    if (!mem) {
-        spdlog::warn("{} for the reader {}: ENOENT (its container's memory cgroup {} is gone or "
-                     "not mounted)",
-                     file, r.caller.tid(), who->of(cgroup::Controller::memory));
+    auto figures = read(r.resources->containers.layout(), *who);
+    if (!figures) {
+        spdlog::warn("{} for the reader {}: ENOENT (its container's {} cgroup {} is gone or not "
+                     "mounted)",
+                     file, r.caller.tid(), cgroup::v1_name(named), who->of(named));
         return {{}, -ENOENT};
     }
-    return {std::move(*mem), 0};
+    return {std::move(*figures), 0};
 }
 
-// The CPU figures of the reader's container; ENOENT, said in the log, when its cgroup is gone.
+sys::Result<cgroup::Memory> container_memory(const ContentRequest& r, const char* file)
+{
+    return container_figures(r, file, cgroup::read_memory, cgroup::Controller::memory);
+}
+
 sys::Result<cgroup::Cpus> container_cpus(const ContentRequest& r, const char* file)
 {
-    auto who = r.resources->of(r.caller);
-    if (!who) {
-        int err = -errno;
-        return {{}, err ? err : -ESRCH};
-    }
-    auto cpus = cgroup::read_cpus(r.resources->containers.layout(), *who);
-    if (!cpus) {
-        spdlog::warn("{} for the reader {}: ENOENT (its container's cpuset/cpu cgroup {} is gone)",
-                     file, r.caller.tid(), who->of(cgroup::Controller::cpuset));
-        return {{}, -ENOENT};
-    }
-    return {std::move(*cpus), 0};
+    return container_figures(r, file, cgroup::read_cpus, cgroup::Controller::cpuset);
 }
 
 // When process `pid` started, in seconds since boot (stat's field 22); nullopt if it is gone.
