@@ -4,12 +4,14 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -24,12 +26,18 @@ namespace {
 
 constexpr std::array<Controller, controller_count> all{Controller::memory, Controller::cpu,
                                                        Controller::cpuacct, Controller::cpuset,
-                                                       Controller::io};
+                                                       Controller::io, Controller::pressure};
+
+// Whether every cgroup of a v2 tree has the files, enabled or not (cpu.stat, *.pressure).
+bool in_every_v2_cgroup(Controller c) noexcept
+{
+    return c == Controller::cpuacct || c == Controller::pressure;
+}
 
 // v2's name of a controller; cpuacct's figures are in cpu.stat, a file of every v2 cgroup.
 std::string_view v2_name(Controller c) noexcept
 {
-    return c == Controller::cpuacct ? "" : v1_name(c) == "blkio" ? "io" : v1_name(c);
+    return in_every_v2_cgroup(c) ? "" : v1_name(c) == "blkio" ? "io" : v1_name(c);
 }
 
 bool has_word(std::string_view list, std::string_view word, char sep)
@@ -143,6 +151,8 @@ std::string_view v1_name(Controller c) noexcept
         return "cpuset";
     case Controller::io:
         return "blkio";
+    case Controller::pressure:
+        return "pressure";
     }
     return "";
 }
@@ -167,7 +177,7 @@ Layout Layout::discover()
         enabled.pop_back();
     for (Controller c : all)
         if (out.at(c).mountpoint.empty() &&
-            (c == Controller::cpuacct || has_word(enabled, v2_name(c), ' ')))
+            (in_every_v2_cgroup(c) || has_word(enabled, v2_name(c), ' ')))
             out.places_[static_cast<size_t>(c)] = {unified, Version::v2};
     return out;
 }
@@ -184,7 +194,8 @@ Layout Layout::hierarchies_at(const std::string& root)
 {
     Layout out;
     for (Controller c : all)
-        out.places_[static_cast<size_t>(c)] = {root + "/" + std::string(v1_name(c)), Version::v1};
+        if (c != Controller::pressure) // v1 has no PSI files
+            out.places_[static_cast<size_t>(c)] = {root + "/" + std::string(v1_name(c)), Version::v1};
     return out;
 }
 
@@ -293,6 +304,80 @@ std::optional<Memory> read_memory(const Layout& layout, const Membership& m)
         if (auto it = v1.find(from); it != v1.end())
             out.stat[std::string(to)] = it->second;
     return out;
+}
+
+DiskIoMap parse_io_stat(std::string_view text)
+{
+    DiskIoMap out;
+    std::istringstream in{std::string(text)};
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream words(line);
+        std::string dev, pair;
+        unsigned major = 0, minor = 0;
+        if (!(words >> dev) || std::sscanf(dev.c_str(), "%u:%u", &major, &minor) != 2)
+            continue;
+        DiskIo& d = out[makedev(major, minor)];
+        constexpr std::pair<std::string_view, uint64_t DiskIo::*> keys[] = {
+            {"rbytes", &DiskIo::rbytes}, {"wbytes", &DiskIo::wbytes}, {"dbytes", &DiskIo::dbytes},
+            {"rios", &DiskIo::rios},     {"wios", &DiskIo::wios},     {"dios", &DiskIo::dios},
+        };
+        while (words >> pair) {
+            auto eq = pair.find('=');
+            for (auto [name, field] : keys)
+                if (std::string_view(pair).substr(0, eq) == name)
+                    d.*field = std::strtoull(pair.c_str() + eq + 1, nullptr, 10);
+        }
+    }
+    return out;
+}
+
+void parse_blkio_rwstat(std::string_view text, bool bytes, DiskIoMap& out)
+{
+    std::istringstream in{std::string(text)};
+    std::string dev, op;
+    uint64_t n = 0;
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream words(line);
+        unsigned major = 0, minor = 0;
+        // "Total N" ends the file; "8:0 Total N" sums a disk's.
+        if (!(words >> dev >> op >> n) || std::sscanf(dev.c_str(), "%u:%u", &major, &minor) != 2)
+            continue;
+        uint64_t DiskIo::*field = op == "Read"      ? (bytes ? &DiskIo::rbytes : &DiskIo::rios)
+                                  : op == "Write"   ? (bytes ? &DiskIo::wbytes : &DiskIo::wios)
+                                  : op == "Discard" ? (bytes ? &DiskIo::dbytes : &DiskIo::dios)
+                                                    : nullptr;
+        if (field)
+            out[makedev(major, minor)].*field = n;
+    }
+}
+
+std::optional<DiskIoMap> read_disk_io(const Layout& layout, const Membership& m)
+{
+    constexpr Controller c = Controller::io;
+    std::string dir = layout.dir(c, m.of(c));
+    if (dir.empty() || m.of(c).empty())
+        return std::nullopt;
+    if (layout.version(c) == Version::v2) {
+        auto text = read_text(dir + "/io.stat");
+        return text ? std::optional(parse_io_stat(*text)) : std::nullopt;
+    }
+    auto bytes = read_text(dir + "/blkio.throttle.io_service_bytes_recursive");
+    auto ios = read_text(dir + "/blkio.throttle.io_serviced_recursive");
+    if (!bytes || !ios)
+        return std::nullopt;
+    DiskIoMap out;
+    parse_blkio_rwstat(*bytes, true, out);
+    parse_blkio_rwstat(*ios, false, out);
+    return out;
+}
+
+std::optional<std::string> read_pressure(const Layout& layout, const Membership& m, std::string_view which)
+{
+    constexpr Controller c = Controller::pressure;
+    std::string dir = layout.dir(c, m.of(c));
+    if (dir.empty() || m.of(c).empty())
+        return std::nullopt;
+    return read_text(dir + "/" + std::string(which) + ".pressure");
 }
 
 std::optional<std::vector<unsigned>> parse_cpu_list(std::string_view text)

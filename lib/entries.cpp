@@ -41,6 +41,8 @@ constexpr std::array root_rows{
     top_file("schedstat"),   top_file("softirqs"),   top_file("stat"),
     top_file("swaps"),       top_file("uptime"),     top_file("version"),
     top_file("vmstat"),      top_file("zoneinfo"),
+    // Its files take triggers (writes, then poll), checked by the kernel for each caller.
+    Entry{.name = "pressure", .kind = NodeKind::proc_entry, .lifetime = short_, .children = short_},
 };
 
 // In tgid_base_stuff order. `alike` only for world-readable files whose content the kernel
@@ -132,11 +134,15 @@ constexpr auto with_container_resources(std::array<Entry, root_rows.size()> rows
         {"meminfo", meminfo_for_container}, {"swaps", swaps_for_container},
         {"cpuinfo", cpuinfo_for_container}, {"stat", stat_for_container},
         {"uptime", uptime_for_container},   {"loadavg", loadavg_for_container},
+        {"diskstats", diskstats_for_container}, {"pressure", pressure_for_container},
     };
     for (Entry& e : rows)
         for (auto [name, fn] : rendered)
-            if (e.name == name)
+            if (e.name == name) {
                 e.compute = fn;
+                if (name == "pressure")
+                    e.flags |= computes_below;
+            }
     return rows;
 }
 constexpr auto container_root_rows = with_container_resources(root_rows);

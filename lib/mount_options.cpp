@@ -129,7 +129,7 @@ constexpr std::array<OptionSpec, 11> option_table{{
      },
      [](const MountOptions& o) { return o.pidns.empty() ? "" : "pidns=" + o.pidns; }},
     {"resources", "host|cgroup|cgroup:PATH",
-     "whose memory, swap, CPUs, uptime and load (meminfo, swaps, cpuinfo, stat, uptime, loadavg) "
+     "whose memory, swap, CPUs, uptime, load, disks and pressure (meminfo, swaps, cpuinfo, stat, uptime, loadavg, diskstats, pressure/*) "
      "show: the host's (default), each reader's container's (its pid namespace's init's "
      "cgroups), or that cgroup's",
      [](MountOptions& o, std::string_view v) -> Error {

@@ -2,6 +2,7 @@
 #include "procfsd/policy.hpp"
 
 #include <linux/capability.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "procfsd/entry.hpp"
@@ -156,6 +157,8 @@ namespace {
 
 Content content_of(const Node& node, const Caller& caller)
 {
+    if (node.entry && node.entry->has(computes_below))
+        return node.entry_itself || !S_ISREG(node.mode) ? Content::source : Content::computed;
     if (!node.entry || !node.entry_itself)
         return Content::source;
     if (node.entry->unpermitted && shielded(node, caller))
@@ -206,6 +209,8 @@ Plan decide(const MountOptions& o, const Node& node, const Caller& caller, Inten
         p.refuse = ptrace_refusal(node, caller);
         p.as_caller = intent == Intent::open_write || content_as_caller(o, node);
         p.content = content_of(node, caller);
+        if (intent == Intent::open_write && p.content == Content::computed && node.entry->has(computes_below))
+            p.write_refusal = -EOPNOTSUPP;
         if (intent == Intent::open_write && node.entry_itself && node.entry->has(group_writes) &&
             is_daemon(node, caller)) {
             // The worker is in the daemon's thread group, which the kernel would let write

@@ -8,6 +8,7 @@
 
 #include <ctime>
 #include <sstream>
+#include <type_traits>
 
 #include <cerrno>
 
@@ -25,11 +26,9 @@ constexpr size_t max_file_size = 1u << 20;
 // Figures of the reader's container, read by `read`. A container whose cgroup is gone (removed,
 // or a pinned path that does not exist) is ENOENT, said in the log: never the host's figures in
 // its place, which LXCFS gives silently.
-template <class Figures>
-sys::Result<Figures> container_figures(const ContentRequest& r, const char* file,
-                                       std::optional<Figures> (*read)(const cgroup::Layout&,
-                                                                      const cgroup::Membership&),
-                                       cgroup::Controller named)
+template <class Read>
+auto container_figures(const ContentRequest& r, const char* file, Read read, cgroup::Controller named)
+    -> sys::Result<typename std::invoke_result_t<Read, const cgroup::Layout&, const cgroup::Membership&>::value_type>
 {
     auto who = r.resources->of(r.caller);
     if (!who) {
@@ -54,6 +53,17 @@ sys::Result<cgroup::Memory> container_memory(const ContentRequest& r, const char
 sys::Result<cgroup::Cpus> container_cpus(const ContentRequest& r, const char* file)
 {
     return container_figures(r, file, cgroup::read_cpus, cgroup::Controller::cpuset);
+}
+
+sys::Result<cgroup::DiskIoMap> container_disks(const ContentRequest& r, const char* file)
+{
+    return container_figures(r, file, cgroup::read_disk_io, cgroup::Controller::io);
+}
+
+// Where the machine mounts no hierarchy with the controller, the file stays the host's.
+bool counted(const ContentRequest& r, cgroup::Controller c)
+{
+    return r.resources->containers.layout().has(c);
 }
 
 // When process `pid` started, in seconds since boot (stat's field 22); nullopt if it is gone.
@@ -117,6 +127,26 @@ sys::Result<std::string> stat_for_container(const ContentRequest& r)
     return rendered(r, "stat", container_cpus, [](const std::string& host, const cgroup::Cpus& c) {
         return render_stat(host, c.allowed);
     });
+}
+
+sys::Result<std::string> diskstats_for_container(const ContentRequest& r)
+{
+    if (!counted(r, cgroup::Controller::io))
+        return sys::read_to_end(r.file, max_file_size);
+    return rendered(r, "diskstats", container_disks, [](const std::string& host, const cgroup::DiskIoMap& io) {
+        return render_diskstats(host, io);
+    });
+}
+
+// pressure/cpu, memory and io: the cgroup's own file, as LXCFS gives the first two.
+sys::Result<std::string> pressure_for_container(const ContentRequest& r)
+{
+    if (!counted(r, cgroup::Controller::pressure))
+        return sys::read_to_end(r.file, max_file_size);
+    return container_figures(
+        r, "pressure",
+        [&](const cgroup::Layout& l, const cgroup::Membership& m) { return cgroup::read_pressure(l, m, r.node.name); },
+        cgroup::Controller::pressure);
 }
 
 // A reader in the daemon's pid namespace has no container's init: the host's uptime. Inside

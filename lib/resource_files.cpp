@@ -2,11 +2,13 @@
 #include "procfsd/resource_files.hpp"
 
 #include <fmt/format.h>
+#include <sys/sysmacros.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <optional>
+#include <sstream>
 #include <vector>
 
 namespace procfsd {
@@ -71,7 +73,11 @@ MemoryView view_of(const Memory& m, uint64_t host_total_kb, uint64_t host_swap_k
     // No limit, or a limit of 0 (which made ps divide by zero under LXCFS): the host's.
     uint64_t limit_kb = m.limit == unlimited || m.limit == 0 ? host_total_kb : m.limit / 1024;
     v.total = std::min(limit_kb, host_total_kb);
-    uint64_t used = std::min(m.usage / 1024, v.total);
+    // v1's usage_in_bytes is fuzzy (charges batched per CPU) and may fall below what memory.stat
+    // counts exactly: the larger, so that MemFree + Cached + SReclaimable never exceed MemTotal
+    // (free(1)'s "used" would be negative; it then prints total - free).
+    uint64_t counted = m.get("anon") + m.get("file") + m.get("slab_reclaimable");
+    uint64_t used = std::min(std::max(m.usage, counted) / 1024, v.total);
     v.free = v.total - used;
     uint64_t reclaimable =
         (m.get("active_file") + m.get("inactive_file") + m.get("slab_reclaimable")) / 1024;
@@ -284,6 +290,34 @@ std::string render_stat(std::string_view host, const std::vector<unsigned>& allo
 std::string render_uptime(const ContainerTime& t)
 {
     return fmt::format("{:.2f} {:.2f}\n", std::max(0.0, t.up), std::max(0.0, t.idle));
+}
+
+std::string render_diskstats(std::string_view host, const cgroup::DiskIoMap& io)
+{
+    std::string out;
+    for (std::string_view line : split_lines(host)) {
+        std::istringstream words{std::string(line)};
+        unsigned major = 0, minor = 0;
+        std::string name, field;
+        if (!(words >> major >> minor >> name)) {
+            out += std::string(line) + "\n";
+            continue;
+        }
+        size_t fields = 0;
+        while (words >> field)
+            ++fields;
+        auto it = io.find(makedev(major, minor));
+        cgroup::DiskIo d = it == io.end() ? cgroup::DiskIo{} : it->second;
+        // Fields 1, 3, 5, 7, 12 and 14 (iostats.rst): ios and 512-byte sectors of reads, writes
+        // and discards; what a cgroup does not count (merges, times, queue depth, flushes) is 0.
+        const uint64_t values[] = {d.rios, 0, d.rbytes / 512, 0, d.wios, 0, d.wbytes / 512, 0, 0, 0, 0,
+                                   d.dios, 0, d.dbytes / 512};
+        out += fmt::format("{:4} {:7} {}", major, minor, name);
+        for (size_t i = 0; i < fields; ++i)
+            out += fmt::format(" {}", i < std::size(values) ? values[i] : 0);
+        out += "\n";
+    }
+    return out;
 }
 
 } // namespace procfsd

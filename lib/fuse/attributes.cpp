@@ -15,7 +15,7 @@ int attributes(const Request& r, const Node& node, struct stat* st)
     if (plan.refuse < 0)
         return plan.refuse;
     int rv = source::stat(r, plan, node, st);
-    if (rv == -ENOENT && node.entry && node.entry_itself && node.entry->compute) {
+    if (rv == -ENOENT && node.entry && node.entry_itself && node.entry->computed_itself()) {
         // A computed entry the source lacks: a file owned by the owner of its directory (the
         // process, or root at the top), made anew at each open.
         Node dir;

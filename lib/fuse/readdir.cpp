@@ -100,7 +100,7 @@ bool add_computed(const Request& r, const OpenDir& dir, off_t off, char* reply, 
         const Entry& e = table->rows[i];
         struct stat st{};
         std::string path = child_path(*dir.node, e.name);
-        if (!e.compute || ::fstatat(r.mount.source_fd(), path.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
+        if (!e.computed_itself() || ::fstatat(r.mount.source_fd(), path.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
             continue; // not computed, or listed by the source
         std::string name(e.name);
         fuse_entry_param ent{};

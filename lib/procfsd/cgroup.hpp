@@ -22,10 +22,12 @@ namespace procfsd::cgroup {
 enum class Version { v1, v2 };
 
 // The controllers the resource files need. cpuacct is v1's CPU usage; v2 gives it in cpu.stat.
-enum class Controller : uint8_t { memory, cpu, cpuacct, cpuset, io };
-constexpr size_t controller_count = 5;
+// pressure is no controller: the PSI files of every cgroup of the v2 tree, which a machine that
+// mounts v1 hierarchies may mount beside them (the "unified" tree of a hybrid layout).
+enum class Controller : uint8_t { memory, cpu, cpuacct, cpuset, io, pressure };
+constexpr size_t controller_count = 6;
 
-// v1's name of a controller ("blkio" for io).
+// v1's name of a controller ("blkio" for io; "pressure", which v1 does not have).
 std::string_view v1_name(Controller c) noexcept;
 
 // Where each controller's files are.
@@ -113,6 +115,27 @@ struct Cpus {
 
 // Read now; nullopt if the cgroup is gone.
 std::optional<Cpus> read_cpus(const Layout& layout, const Membership& m);
+
+// What a cgroup and its descendants moved to and from one disk, as v2's io.stat counts it.
+struct DiskIo {
+    uint64_t rbytes = 0, wbytes = 0, dbytes = 0; // read, written, discarded
+    uint64_t rios = 0, wios = 0, dios = 0;
+};
+// Keyed by the disk's device number (makedev(major, minor)).
+using DiskIoMap = std::map<dev_t, DiskIo>;
+
+// Read now; nullopt if the cgroup is gone. v1 gives them in blkio.throttle.io_service_bytes_recursive
+// and io_serviced_recursive, which the kernel counts only for disks that some cgroup throttles.
+std::optional<DiskIoMap> read_disk_io(const Layout& layout, const Membership& m);
+// io.stat's text ("8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0" lines).
+DiskIoMap parse_io_stat(std::string_view text);
+// v1's blkio.throttle files ("8:0 Read 4096" ... "Total 8192" lines) into `out`'s bytes
+// (`bytes`) or ios.
+void parse_blkio_rwstat(std::string_view text, bool bytes, DiskIoMap& out);
+
+// A pressure file of the cgroup ("cpu", "memory", "io") as the kernel gives it; nullopt if the
+// cgroup is gone or its PSI is off.
+std::optional<std::string> read_pressure(const Layout& layout, const Membership& m, std::string_view which);
 
 // A cpuset list ("0-3,8,10-11"), ascending; nullopt if malformed.
 std::optional<std::vector<unsigned>> parse_cpu_list(std::string_view text);

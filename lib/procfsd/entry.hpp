@@ -65,6 +65,11 @@ enum EntryFlag : uint16_t {
     // Only its own thread group may write it, whatever its mode lets open it (comm_write,
     // proc_tid_comm_permission): others' writes fail with EINVAL.
     group_writes = 1 << 7,
+    // Its compute hook serves the files below it (pressure/cpu), not the directory itself.
+    // Writing them is refused (EOPNOTSUPP): a write would reach the source's file, which the
+    // computed content does not stand for (a PSI trigger on the host's pressure, not on the
+    // container's).
+    computes_below = 1 << 8,
 };
 
 struct Entry {
@@ -85,6 +90,11 @@ struct Entry {
     mode_t mode = 0444;
 
     [[nodiscard]] constexpr bool has(EntryFlag f) const noexcept { return (flags & f) != 0; }
+    // The entry itself is made by the daemon: it exists even where the source lacks it.
+    [[nodiscard]] constexpr bool computed_itself() const noexcept
+    {
+        return compute != nullptr && !has(computes_below);
+    }
 };
 
 // The rows of one directory; `unknown` serves names no row has (a newer kernel's entries):
@@ -94,7 +104,7 @@ public:
     // constexpr, so that the tables are constant-initialized, before any code asks them.
     constexpr EntryTable(std::span<const Entry> rows, Entry unknown) noexcept
         : rows(rows), unknown(unknown),
-          has_computed_(std::any_of(rows.begin(), rows.end(), [](const Entry& e) { return e.compute != nullptr; }))
+          has_computed_(std::any_of(rows.begin(), rows.end(), [](const Entry& e) { return e.computed_itself(); }))
     {
     }
 

@@ -30,8 +30,8 @@ struct MountOptions {
     bool subset_pid = false;
     // pidns=: the pid namespace file whose view the mount shows; empty for the daemon's own.
     std::string pidns;
-    // resources=: whose memory, swap, CPUs, uptime and load (and, to come, disks and pressure)
-    // the resource files show: the host's, the reader's container's (cgroup), or one cgroup's for every reader
+    // resources=: whose memory, swap, CPUs, uptime, load, disks and pressure the resource files
+    // show: the host's, the reader's container's (cgroup), or one cgroup's for every reader
     // (cgroup:PATH, `resources_cgroup`, a path below the cgroup roots).
     enum class Resources : uint8_t { host, cgroup };
     Resources resources = Resources::host;

@@ -17,5 +17,8 @@ sys::Result<std::string> cpuinfo_for_container(const ContentRequest& r);
 sys::Result<std::string> stat_for_container(const ContentRequest& r);
 sys::Result<std::string> uptime_for_container(const ContentRequest& r);
 sys::Result<std::string> loadavg_for_container(const ContentRequest& r);
+sys::Result<std::string> diskstats_for_container(const ContentRequest& r);
+// The files below pressure/ (cpu, memory, io), by the node's name.
+sys::Result<std::string> pressure_for_container(const ContentRequest& r);
 
 } // namespace procfsd

@@ -32,6 +32,11 @@ std::string render_cpuinfo(std::string_view host, const std::vector<unsigned>& a
 // other line (btime, ctxt, processes...) the host's.
 std::string render_stat(std::string_view host, const std::vector<unsigned>& allowed);
 
+// diskstats: the host's lines, each device's figures replaced by the container's (ios and
+// sectors read, written and discarded); a device it did not use, and every field a cgroup does
+// not count (merges, times, I/Os in flight), is 0.
+std::string render_diskstats(std::string_view host, const cgroup::DiskIoMap& io);
+
 // How long a container has been up and what it left idle, in seconds.
 struct ContainerTime {
     double up = 0;   // since its init started (CLOCK_BOOTTIME), never negative
