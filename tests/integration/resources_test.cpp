@@ -393,6 +393,15 @@ TEST_CASE("free, top, uptime and nproc inside a container, with the mount over /
     std::string up = over("uptime");
     CHECK(up.find(" up 0 min") != std::string::npos);
     CHECK(box.run("nproc") == "1\n");
+    // Python (Debian's, with psutil): psutil reads meminfo; os.cpu_count() is sysconf's
+    // online CPUs, from /sys, which no /proc mount changes; the affinity is the cpuset's.
+    ScratchDir scratch;
+    std::string script = scratch.file("sizes.py", "import os, psutil\n"
+                                                  "vm = psutil.virtual_memory()\n"
+                                                  "print(vm.total, vm.available <= vm.total, os.cpu_count(),\n"
+                                                  "      len(os.sched_getaffinity(0)))\n");
+    std::string py = over("/usr/bin/python3 " + script);
+    CHECK(py == std::to_string(300 * MiB) + " True " + std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)) + " 1\n");
 }
 
 TEST_CASE("a container's loadavg counts its tasks: the running ones and all", "[resources][load]")
