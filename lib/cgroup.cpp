@@ -17,6 +17,7 @@
 #include <sstream>
 #include <utility>
 
+#include "procfsd/kept_files.hpp"
 #include "procfsd/mountinfo.hpp"
 #include "procfsd/unique_fd.hpp"
 
@@ -53,30 +54,22 @@ bool has_word(std::string_view list, std::string_view word, char sep)
     return false;
 }
 
-// A small kernel file whole, with plain system calls (an open may compute several).
-std::optional<std::string> read_text(const std::string& path)
+// A small kernel file whole, with plain system calls (an open may compute several): from a
+// descriptor `kept` keeps, or opened now without one.
+std::optional<std::string> read_text(const std::string& path, KeptFiles* kept = nullptr)
 {
+    if (kept)
+        return kept->read(path);
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd)
         return std::nullopt;
-    std::string out;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return std::nullopt;
-        if (n == 0)
-            return out;
-        out.append(buf, static_cast<size_t>(n));
-    }
+    return read_at_start(fd.get());
 }
 
 // A number file: "max" and v1's page-counter maximum are unlimited.
-std::optional<uint64_t> read_number(const std::string& path)
+std::optional<uint64_t> read_number(const std::string& path, KeptFiles* kept)
 {
-    auto text = read_text(path);
+    auto text = read_text(path, kept);
     if (!text)
         return std::nullopt;
     std::string_view v(*text);
@@ -92,30 +85,56 @@ std::optional<uint64_t> read_number(const std::string& path)
     return n >= (uint64_t{1} << 62) ? unlimited : n;
 }
 
-// The least of `file` over the cgroup `path` and its ancestors (a limit applies to the subtree
-// below it); unlimited where none sets one.
-uint64_t least_up(const Layout& layout, Controller c, std::string path, const char* file)
+// Calls `visit` with cgroup `path` and each of its ancestors up to the root ("/").
+template <class Visit>
+void up_the_tree(std::string path, Visit visit)
 {
-    uint64_t least = unlimited;
     for (;;) {
-        if (auto v = read_number(layout.dir(c, path) + "/" + file))
-            least = std::min(least, *v);
+        visit(path);
         if (path.empty() || path == "/")
-            return least;
+            return;
         auto slash = path.rfind('/');
         path = slash == 0 ? "/" : path.substr(0, slash);
     }
 }
 
+// The least of `file` over the cgroup `path` and its ancestors (a limit applies to the subtree
+// below it); unlimited where none sets one.
+uint64_t least_up(const Layout& layout, Controller c, const std::string& path, const char* file,
+                  KeptFiles* kept)
+{
+    uint64_t least = unlimited;
+    up_the_tree(path, [&](const std::string& p) {
+        if (auto v = read_number(layout.dir(c, p) + "/" + file, kept))
+            least = std::min(least, *v);
+    });
+    return least;
+}
+
 // "key value" lines (memory.stat, cpu.stat).
-std::map<std::string, uint64_t, std::less<>> read_keyed(const std::string& path)
+// Calls `take` with each "key value" line's key and value (memory.stat, cpu.stat), parsed in
+// place: v1's memory.stat has some 40 lines, read at every open.
+template <class Take>
+void for_each_keyed(std::string_view text, Take take)
+{
+    while (!text.empty()) {
+        auto nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        auto space = line.find(' ');
+        if (space == std::string_view::npos)
+            continue;
+        uint64_t value = 0;
+        std::string_view number = line.substr(space + 1);
+        if (std::from_chars(number.data(), number.data() + number.size(), value).ec == std::errc{})
+            take(line.substr(0, space), value);
+    }
+}
+
+std::map<std::string, uint64_t, std::less<>> parse_keyed(std::string_view text)
 {
     std::map<std::string, uint64_t, std::less<>> out;
-    std::istringstream in(read_text(path).value_or(""));
-    std::string key;
-    uint64_t value = 0;
-    while (in >> key >> value)
-        out[key] = value;
+    for_each_keyed(text, [&](std::string_view key, uint64_t value) { out.emplace(key, value); });
     return out;
 }
 
@@ -248,9 +267,9 @@ Membership parse_membership(std::string_view text, const Layout& layout)
     return out;
 }
 
-std::optional<Membership> membership_of(pid_t pid, const Layout& layout)
+std::optional<Membership> membership_of(pid_t pid, const Layout& layout, KeptFiles* kept)
 {
-    auto text = read_text(fmt::format("/proc/{}/cgroup", pid));
+    auto text = read_text(fmt::format("/proc/{}/cgroup", pid), kept);
     if (!text)
         return std::nullopt;
     return parse_membership(*text, layout);
@@ -263,45 +282,66 @@ Membership everywhere(const std::string& path)
     return out;
 }
 
-std::optional<Memory> read_memory(const Layout& layout, const Membership& m)
+std::optional<Memory> read_memory(const Layout& layout, const Membership& m, KeptFiles* kept)
 {
     constexpr Controller c = Controller::memory;
     const std::string& path = m.of(c);
     std::string dir = layout.dir(c, path);
-    struct stat st{};
-    if (dir.empty() || path.empty() || ::stat(dir.c_str(), &st) != 0)
+    if (dir.empty() || path.empty())
         return std::nullopt;
+    // memory.stat tells whether the cgroup is there (a cgroup without one, v2's root, has its
+    // directory).
+    auto stat_text = read_text(dir + "/memory.stat", kept);
+    struct stat st{};
+    if (!stat_text && ::stat(dir.c_str(), &st) != 0)
+        return std::nullopt;
+    // v1's keys are renamed below; of its other keys only these are read.
+    constexpr std::string_view v1_also[] = {"hierarchical_memory_limit", "hierarchical_memsw_limit",
+                                            "total_swap"};
+    bool v2 = layout.version(c) == Version::v2;
+    std::map<std::string, uint64_t, std::less<>> stat;
+    for_each_keyed(stat_text.value_or(""), [&](std::string_view key, uint64_t value) {
+        bool wanted = v2 || std::find(std::begin(v1_also), std::end(v1_also), key) != std::end(v1_also) ||
+                      std::any_of(std::begin(v1_stat_names), std::end(v1_stat_names),
+                                  [&](const auto& names) { return names.first == key; });
+        if (wanted)
+            stat.emplace(key, value);
+    });
     Memory out;
-    if (layout.version(c) == Version::v2) {
-        out.limit = least_up(layout, c, path, "memory.max");
-        out.usage = read_number(dir + "/memory.current").value_or(0);
-        if (auto swap = read_number(dir + "/memory.swap.current")) {
+    if (v2) {
+        out.limit = least_up(layout, c, path, "memory.max", kept);
+        out.usage = read_number(dir + "/memory.current", kept).value_or(0);
+        if (auto swap = read_number(dir + "/memory.swap.current", kept)) {
             out.swap_usage = swap;
-            out.swap_limit = least_up(layout, c, path, "memory.swap.max");
+            out.swap_limit = least_up(layout, c, path, "memory.swap.max", kept);
         }
-        out.stat = read_keyed(dir + "/memory.stat");
+        out.stat = std::move(stat);
         return out;
     }
-    // v1's memory.stat gives the least limits up the tree itself (hierarchical_*_limit).
-    auto v1 = read_keyed(dir + "/memory.stat");
+    // v1's memory.stat gives the least limits up the tree itself (hierarchical_*_limit), and
+    // the swap used (total_swap) where the kernel accounts swap.
     auto hierarchical = [&](const char* key, const char* file) {
-        auto it = v1.find(key);
-        return it != v1.end() ? (it->second >= (uint64_t{1} << 62) ? unlimited : it->second)
-                              : least_up(layout, c, path, file);
+        auto it = stat.find(key);
+        return it != stat.end() ? (it->second >= (uint64_t{1} << 62) ? unlimited : it->second)
+                                : least_up(layout, c, path, file, kept);
     };
     out.limit = hierarchical("hierarchical_memory_limit", "memory.limit_in_bytes");
-    out.usage = read_number(dir + "/memory.usage_in_bytes").value_or(0);
-    // memsw counts memory and swap together (when the kernel accounts swap).
-    if (auto both = read_number(dir + "/memory.memsw.usage_in_bytes")) {
+    out.usage = read_number(dir + "/memory.usage_in_bytes", kept).value_or(0);
+    std::optional<uint64_t> swapped;
+    if (auto it = stat.find("total_swap"); it != stat.end())
+        swapped = it->second;
+    else if (auto both = read_number(dir + "/memory.memsw.usage_in_bytes", kept)) // memory and swap
+        swapped = *both > out.usage ? *both - out.usage : 0;
+    if (swapped) {
         uint64_t both_limit = hierarchical("hierarchical_memsw_limit", "memory.memsw.limit_in_bytes");
-        out.swap_usage = *both > out.usage ? *both - out.usage : 0;
+        out.swap_usage = swapped;
         out.swap_limit = both_limit == unlimited  ? unlimited
                          : out.limit == unlimited ? both_limit
                          : both_limit > out.limit ? both_limit - out.limit
                                                   : 0;
     }
     for (auto [from, to] : v1_stat_names)
-        if (auto it = v1.find(from); it != v1.end())
+        if (auto it = stat.find(from); it != stat.end())
             out.stat[std::string(to)] = it->second;
     return out;
 }
@@ -351,18 +391,18 @@ void parse_blkio_rwstat(std::string_view text, bool bytes, DiskIoMap& out)
     }
 }
 
-std::optional<DiskIoMap> read_disk_io(const Layout& layout, const Membership& m)
+std::optional<DiskIoMap> read_disk_io(const Layout& layout, const Membership& m, KeptFiles* kept)
 {
     constexpr Controller c = Controller::io;
     std::string dir = layout.dir(c, m.of(c));
     if (dir.empty() || m.of(c).empty())
         return std::nullopt;
     if (layout.version(c) == Version::v2) {
-        auto text = read_text(dir + "/io.stat");
+        auto text = read_text(dir + "/io.stat", kept);
         return text ? std::optional(parse_io_stat(*text)) : std::nullopt;
     }
-    auto bytes = read_text(dir + "/blkio.throttle.io_service_bytes_recursive");
-    auto ios = read_text(dir + "/blkio.throttle.io_serviced_recursive");
+    auto bytes = read_text(dir + "/blkio.throttle.io_service_bytes_recursive", kept);
+    auto ios = read_text(dir + "/blkio.throttle.io_serviced_recursive", kept);
     if (!bytes || !ios)
         return std::nullopt;
     DiskIoMap out;
@@ -371,13 +411,14 @@ std::optional<DiskIoMap> read_disk_io(const Layout& layout, const Membership& m)
     return out;
 }
 
-std::optional<std::string> read_pressure(const Layout& layout, const Membership& m, std::string_view which)
+std::optional<std::string> read_pressure(const Layout& layout, const Membership& m, std::string_view which,
+                                         KeptFiles* kept)
 {
     constexpr Controller c = Controller::pressure;
     std::string dir = layout.dir(c, m.of(c));
     if (dir.empty() || m.of(c).empty())
         return std::nullopt;
-    return read_text(dir + "/" + std::string(which) + ".pressure");
+    return read_text(dir + "/" + std::string(which) + ".pressure", kept);
 }
 
 std::optional<std::vector<unsigned>> parse_cpu_list(std::string_view text)
@@ -407,7 +448,7 @@ std::optional<std::vector<unsigned>> parse_cpu_list(std::string_view text)
     return out;
 }
 
-std::optional<Cpus> read_cpus(const Layout& layout, const Membership& m)
+std::optional<Cpus> read_cpus(const Layout& layout, const Membership& m, KeptFiles* kept)
 {
     Cpus out;
     bool any = false;
@@ -416,7 +457,7 @@ std::optional<Cpus> read_cpus(const Layout& layout, const Membership& m)
         const char* file = layout.version(Controller::cpuset) == Version::v1
                                ? "/cpuset.effective_cpus"
                                : "/cpuset.cpus.effective";
-        auto text = read_text(dir + file);
+        auto text = read_text(dir + file, kept);
         if (!text)
             return std::nullopt;
         out.allowed = parse_cpu_list(*text).value_or(std::vector<unsigned>{});
@@ -424,37 +465,33 @@ std::optional<Cpus> read_cpus(const Layout& layout, const Membership& m)
     }
     if (layout.has(Controller::cpu) && !m.of(Controller::cpu).empty()) {
         // The least quota/period up the tree.
-        std::string path = m.of(Controller::cpu);
-        for (;;) {
+        bool v2 = layout.version(Controller::cpu) == Version::v2;
+        up_the_tree(m.of(Controller::cpu), [&](const std::string& path) {
             std::string dir = layout.dir(Controller::cpu, path);
             double q = 0;
-            if (layout.version(Controller::cpu) == Version::v2) {
-                std::istringstream max(read_text(dir + "/cpu.max").value_or(""));
+            if (v2) {
+                std::istringstream max(read_text(dir + "/cpu.max", kept).value_or(""));
                 std::string quota;
                 double period = 0;
                 if (max >> quota >> period && quota != "max" && period > 0)
                     q = std::atof(quota.c_str()) / period;
             } else {
-                auto quota = read_text(dir + "/cpu.cfs_quota_us");
-                auto period = read_number(dir + "/cpu.cfs_period_us");
+                auto quota = read_text(dir + "/cpu.cfs_quota_us", kept);
+                auto period = read_number(dir + "/cpu.cfs_period_us", kept);
                 if (quota && period && *period > 0 && std::atoll(quota->c_str()) > 0)
                     q = static_cast<double>(std::atoll(quota->c_str())) / static_cast<double>(*period);
             }
             if (q > 0 && (out.quota == 0 || q < out.quota))
                 out.quota = q;
-            if (path.empty() || path == "/")
-                break;
-            auto slash = path.rfind('/');
-            path = slash == 0 ? "/" : path.substr(0, slash);
-        }
+        });
         any = true;
     }
     if (layout.has(Controller::cpuacct) && !m.of(Controller::cpuacct).empty()) {
         std::string dir = layout.dir(Controller::cpuacct, m.of(Controller::cpuacct));
         if (layout.version(Controller::cpuacct) == Version::v1) {
-            out.usage_ns = read_number(dir + "/cpuacct.usage");
+            out.usage_ns = read_number(dir + "/cpuacct.usage", kept);
         } else {
-            auto stat = read_keyed(dir + "/cpu.stat");
+            auto stat = parse_keyed(read_text(dir + "/cpu.stat", kept).value_or(""));
             if (auto it = stat.find("usage_usec"); it != stat.end())
                 out.usage_ns = it->second * 1000;
         }

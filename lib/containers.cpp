@@ -11,6 +11,8 @@
 
 #include <cerrno>
 
+#include <algorithm>
+
 #include "procfsd/caller.hpp"
 #include "procfsd/sys.hpp"
 
@@ -32,24 +34,63 @@ bool alive(int pidfd) noexcept
 
 } // namespace
 
-Containers::Containers(cgroup::Layout layout) : layout_(std::move(layout))
+Containers::Containers(cgroup::Layout layout, size_t kept)
+    : layout_(std::move(layout)), files_(kept / 2), max_readers_(std::max<size_t>(1, kept / 2))
 {
     struct stat st{};
     if (::stat("/proc/self/ns/pid", &st) == 0)
         own_ns_ = st.st_ino;
 }
 
-std::optional<pid_t> Containers::namespace_init(const Caller& reader)
+std::optional<Containers::Seen> Containers::seen(const Caller& reader)
 {
-    pid_t tid = reader.tid();
-    struct stat st{};
-    if (tid <= 0 || ::stat(fmt::format("/proc/{}/ns/pid", tid).c_str(), &st) != 0) {
+    pid_t tgid = reader.tgid() > 0 ? reader.tgid() : reader.tid();
+    if (tgid <= 0) {
         errno = ESRCH;
         return std::nullopt;
     }
-    if (st.st_ino == own_ns_)
+    std::shared_ptr<const UniqueFd> fd;
+    ino_t ns = 0;
+    {
+        std::lock_guard lock(mu_);
+        if (auto it = readers_.find(tgid); it != readers_.end())
+            fd = it->second.cgroup, ns = it->second.ns;
+    }
+    if (fd) {
+        if (auto text = read_at_start(fd->get()))
+            return Seen{ns, std::move(*text)};
+        std::lock_guard lock(mu_); // that process ended: this tgid is another's now
+        if (auto it = readers_.find(tgid); it != readers_.end() && it->second.cgroup == fd)
+            readers_.erase(it);
+    }
+    fd = std::make_shared<const UniqueFd>(
+        ::open(fmt::format("/proc/{}/cgroup", tgid).c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st{};
+    if (!fd->valid() || ::stat(fmt::format("/proc/{}/ns/pid", tgid).c_str(), &st) != 0) {
+        errno = ESRCH;
+        return std::nullopt;
+    }
+    // Read after the namespace: if it still reads, the namespace was this process's.
+    auto text = read_at_start(fd->get());
+    if (!text) {
+        errno = ESRCH;
+        return std::nullopt;
+    }
+    std::lock_guard lock(mu_);
+    if (readers_.size() >= max_readers_ && !readers_.count(tgid))
+        readers_.erase(readers_.begin()); // any: it is only opened again
+    readers_[tgid] = Reader{st.st_ino, std::move(fd)};
+    return Seen{st.st_ino, std::move(*text)};
+}
+
+std::optional<pid_t> Containers::namespace_init(const Caller& reader)
+{
+    auto me = seen(reader);
+    if (!me)
+        return std::nullopt;
+    if (me->ns == own_ns_)
         return 0;
-    pid_t init = init_of(st.st_ino, tid);
+    pid_t init = init_of(me->ns, reader.tgid() > 0 ? reader.tgid() : reader.tid());
     if (init <= 0)
         return std::nullopt;
     return init;
@@ -57,13 +98,17 @@ std::optional<pid_t> Containers::namespace_init(const Caller& reader)
 
 std::optional<cgroup::Membership> Containers::of(const Caller& reader)
 {
-    auto init = namespace_init(reader);
-    if (!init)
+    auto me = seen(reader);
+    if (!me)
         return std::nullopt;
     // In the daemon's namespace there is no container's init to ask: the reader's own cgroup
     // (its process's: v1 lets threads of a process sit in different cgroups).
-    pid_t whose = *init != 0 ? *init : reader.tgid() > 0 ? reader.tgid() : reader.tid();
-    auto m = cgroup::membership_of(whose, layout_);
+    if (me->ns == own_ns_)
+        return cgroup::parse_membership(me->cgroup, layout_);
+    pid_t init = init_of(me->ns, reader.tgid() > 0 ? reader.tgid() : reader.tid());
+    if (init <= 0)
+        return std::nullopt;
+    auto m = cgroup::membership_of(init, layout_, &files_);
     if (!m)
         errno = ESRCH;
     return m;
@@ -108,6 +153,16 @@ size_t Containers::cached() const
 {
     std::lock_guard lock(mu_);
     return inits_.size();
+}
+
+size_t Containers::kept() const
+{
+    size_t readers = 0;
+    {
+        std::lock_guard lock(mu_);
+        readers = readers_.size();
+    }
+    return readers + files_.held();
 }
 
 std::optional<cgroup::Membership> ResourceScope::of(const Caller& reader) const

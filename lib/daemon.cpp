@@ -14,11 +14,24 @@
 
 namespace procfsd {
 
+namespace {
+
+// The kept files' share of the raised descriptor limit (the constructor raises it later too:
+// raising is idempotent).
+size_t kept_share()
+{
+    raise_descriptor_limit();
+    return descriptor_budget().kept;
+}
+
+} // namespace
+
 Daemon::Daemon(const std::string& cgroup_root)
     : tracker_(stats_),
       handles_([] { return descriptor_budget().handles; }),
       containers_(cgroup_root.empty() ? cgroup::Layout::discover()
-                                      : cgroup::Layout::unified_at(cgroup_root)),
+                                      : cgroup::Layout::unified_at(cgroup_root),
+                  kept_share()),
       control_([this](const std::string& command) { return handle_command(command); })
 {
     ended_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -279,6 +292,7 @@ DaemonMetrics Daemon::metrics() const
     m.invalidations_failed = stats_.invalidations_failed.load();
     m.open_files = handles_.held();
     m.container_inits = containers_.cached();
+    m.resource_files_kept = containers_.kept();
     m.load_sampled = containers_.load().sampled();
     for (size_t i = 0; i < m.requests.size(); ++i)
         m.requests[i] = stats_.requests[i].load();

@@ -19,6 +19,7 @@ DescriptorBudget descriptor_budget_for(size_t limit) noexcept
     b.pidfds = std::max<size_t>(32, limit / 2);
     b.handles = std::max<size_t>(32, limit / 4);
     b.polls = std::max<size_t>(16, limit / 8);
+    b.kept = std::min<size_t>(8192, std::max<size_t>(16, limit / 32));
     return b;
 }
 

@@ -62,7 +62,8 @@ std::string render_text(const DaemonMetrics& m)
     out += fmt::format("invalidations_sent {}\ninvalidations_enoent {}\ninvalidations_failed {}\n",
                        m.invalidations_sent, m.invalidations_enoent, m.invalidations_failed);
     out += fmt::format("open_files {}\n", m.open_files);
-    out += fmt::format("container_inits {}\nload_sampled {}\n", m.container_inits, m.load_sampled);
+    out += fmt::format("container_inits {}\nload_sampled {}\nresource_files_kept {}\n", m.container_inits,
+                       m.load_sampled, m.resource_files_kept);
     for (size_t i = 0; i < m.requests.size(); ++i)
         out += fmt::format("requests_{} {}\n", op_name(static_cast<Op>(i)), m.requests[i]);
     // Per bucket: events that took from half the bound (0 for the first) to the bound.
@@ -87,6 +88,9 @@ std::string render_openmetrics(const DaemonMetrics& m)
             "Pid namespaces whose init resources=cgroup keeps (with a pidfd each).", m.container_inits);
     w.gauge("procfsd_load_sampled", "Cgroups whose load average resources=cgroup samples.",
             m.load_sampled);
+    w.gauge("procfsd_resource_files_kept",
+            "Files resources=cgroup keeps open to read again (cgroup files, readers' cgroup files).",
+            m.resource_files_kept);
     w.counter("procfsd_exits_seen", "Exits (zombies) the exit watcher saw.", m.exits_seen);
     w.counter("procfsd_reaps_seen", "Reaps the exit watcher saw.", m.reaps_seen);
     w.family("procfsd_invalidations", "counter",

@@ -28,14 +28,15 @@ constexpr size_t max_file_size = 1u << 20;
 // its place, which LXCFS gives silently.
 template <class Read>
 auto container_figures(const ContentRequest& r, const char* file, Read read, cgroup::Controller named)
-    -> sys::Result<typename std::invoke_result_t<Read, const cgroup::Layout&, const cgroup::Membership&>::value_type>
+    -> sys::Result<typename std::invoke_result_t<Read, const cgroup::Layout&, const cgroup::Membership&,
+                                                 KeptFiles*>::value_type>
 {
     auto who = r.resources->of(r.caller);
     if (!who) {
         int err = -errno;
         return {{}, err ? err : -ESRCH};
     }
-    auto figures = read(r.resources->containers.layout(), *who);
+    auto figures = read(r.resources->containers.layout(), *who, &r.resources->containers.files());
     if (!figures) {
         spdlog::warn("{} for the reader {}: ENOENT (its container's {} cgroup {} is gone or not "
                      "mounted)",
@@ -145,7 +146,9 @@ sys::Result<std::string> pressure_for_container(const ContentRequest& r)
         return sys::read_to_end(r.file, max_file_size);
     return container_figures(
         r, "pressure",
-        [&](const cgroup::Layout& l, const cgroup::Membership& m) { return cgroup::read_pressure(l, m, r.node.name); },
+        [&](const cgroup::Layout& l, const cgroup::Membership& m, KeptFiles* kept) {
+            return cgroup::read_pressure(l, m, r.node.name, kept);
+        },
         cgroup::Controller::pressure);
 }
 

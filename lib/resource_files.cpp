@@ -55,10 +55,22 @@ uint64_t host_value(const std::vector<Line>& lines, std::string_view name)
     return 0;
 }
 
-// As the kernel prints it (show_val_kb): the name and colon padded to 16, the value to 8.
-std::string kb_line(std::string_view name, uint64_t kb)
+// As the kernel prints it (show_val_kb): the name and colon padded to 16, the value to 8;
+// appended to `out` without a formatting pass (a container's meminfo is made at every open).
+void append_kb_line(std::string& out, std::string_view name, uint64_t kb)
 {
-    return fmt::format("{:<16}{:>8} kB", fmt::format("{}:", name), kb);
+    size_t start = out.size();
+    out.append(name);
+    out += ':';
+    if (out.size() - start < 16)
+        out.append(16 - (out.size() - start), ' ');
+    char digits[24];
+    auto end = std::to_chars(digits, digits + sizeof digits, kb).ptr;
+    size_t n = static_cast<size_t>(end - digits);
+    if (n < 8)
+        out.append(8 - n, ' ');
+    out.append(digits, n);
+    out += " kB";
 }
 
 // The container's memory, in kB, as meminfo's lines need it.
@@ -154,7 +166,10 @@ std::string render_meminfo(std::string_view host, const Memory& m)
     out.reserve(host.size());
     for (auto& l : lines) {
         auto value = l.name.empty() ? std::nullopt : container_figure(l.name, v, m);
-        out += value ? kb_line(l.name, *value) : std::string(l.text);
+        if (value)
+            append_kb_line(out, l.name, *value);
+        else
+            out.append(l.text);
         out += '\n';
     }
     return out;

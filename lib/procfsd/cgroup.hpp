@@ -17,7 +17,14 @@
 #include <string_view>
 #include <vector>
 
+namespace procfsd {
+class KeptFiles;
+}
+
 namespace procfsd::cgroup {
+
+// Every reader below reads its files from descriptors `kept` keeps open (procfsd/kept_files.hpp),
+// or opens them each time without one.
 
 enum class Version { v1, v2 };
 
@@ -76,7 +83,7 @@ struct Membership {
 // From /proc/<pid>/cgroup's text; controllers the layout does not have stay "".
 Membership parse_membership(std::string_view text, const Layout& layout);
 // Of a live process (its /proc/<pid>/cgroup); nullopt if it is gone.
-std::optional<Membership> membership_of(pid_t pid, const Layout& layout);
+std::optional<Membership> membership_of(pid_t pid, const Layout& layout, KeptFiles* kept = nullptr);
 // One cgroup for every controller (resources=cgroup:PATH).
 Membership everywhere(const std::string& path);
 
@@ -101,7 +108,7 @@ struct Memory {
 };
 
 // Read now; nullopt if the memory controller is not mounted or the cgroup is gone.
-std::optional<Memory> read_memory(const Layout& layout, const Membership& m);
+std::optional<Memory> read_memory(const Layout& layout, const Membership& m, KeptFiles* kept = nullptr);
 
 // CPU figures of a cgroup.
 struct Cpus {
@@ -114,7 +121,7 @@ struct Cpus {
 };
 
 // Read now; nullopt if the cgroup is gone.
-std::optional<Cpus> read_cpus(const Layout& layout, const Membership& m);
+std::optional<Cpus> read_cpus(const Layout& layout, const Membership& m, KeptFiles* kept = nullptr);
 
 // What a cgroup and its descendants moved to and from one disk, as v2's io.stat counts it.
 struct DiskIo {
@@ -126,7 +133,7 @@ using DiskIoMap = std::map<dev_t, DiskIo>;
 
 // Read now; nullopt if the cgroup is gone. v1 gives them in blkio.throttle.io_service_bytes_recursive
 // and io_serviced_recursive, which the kernel counts only for disks that some cgroup throttles.
-std::optional<DiskIoMap> read_disk_io(const Layout& layout, const Membership& m);
+std::optional<DiskIoMap> read_disk_io(const Layout& layout, const Membership& m, KeptFiles* kept = nullptr);
 // io.stat's text ("8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0" lines).
 DiskIoMap parse_io_stat(std::string_view text);
 // v1's blkio.throttle files ("8:0 Read 4096" ... "Total 8192" lines) into `out`'s bytes
@@ -135,7 +142,8 @@ void parse_blkio_rwstat(std::string_view text, bool bytes, DiskIoMap& out);
 
 // A pressure file of the cgroup ("cpu", "memory", "io") as the kernel gives it; nullopt if the
 // cgroup is gone or its PSI is off.
-std::optional<std::string> read_pressure(const Layout& layout, const Membership& m, std::string_view which);
+std::optional<std::string> read_pressure(const Layout& layout, const Membership& m, std::string_view which,
+                                         KeptFiles* kept = nullptr);
 
 // A cpuset list ("0-3,8,10-11"), ascending; nullopt if malformed.
 std::optional<std::vector<unsigned>> parse_cpu_list(std::string_view text);

@@ -8,12 +8,14 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
 
 #include "procfsd/cgroup.hpp"
+#include "procfsd/kept_files.hpp"
 #include "procfsd/load_sampler.hpp"
 #include "procfsd/unique_fd.hpp"
 
@@ -23,7 +25,8 @@ class Caller;
 
 class Containers {
 public:
-    explicit Containers(cgroup::Layout layout);
+    // `kept`: descriptors it may keep open (cgroup files and readers' cgroup files).
+    Containers(cgroup::Layout layout, size_t kept);
     Containers(const Containers&) = delete;
     Containers& operator=(const Containers&) = delete;
 
@@ -40,10 +43,25 @@ public:
     // shares the daemon's namespace; nullopt, errno set, if the reader is gone.
     std::optional<pid_t> namespace_init(const Caller& reader);
 
+    // The cgroup files the resource files read, kept open.
+    [[nodiscard]] KeptFiles& files() noexcept { return files_; }
+
     // Namespaces whose init is cached (the `ctl list` counter).
     [[nodiscard]] size_t cached() const;
+    // Descriptors kept: cgroup files and readers' (the `ctl list` counter).
+    [[nodiscard]] size_t kept() const;
 
 private:
+    // A reader's process as it is now: its pid namespace, and its /proc/<pid>/cgroup's text.
+    struct Seen {
+        ino_t ns = 0;
+        std::string cgroup;
+    };
+    // Read from a /proc/<tgid>/cgroup kept per process: a kept one that still reads is still
+    // that process (once it ends it reads ESRCH), so the namespace found when it was opened
+    // holds, and a reader in a loop costs one read. nullopt, errno set, if the reader is gone.
+    std::optional<Seen> seen(const Caller& reader);
+
     // The init of pid namespace `ns` (an inode number) in the daemon's numbering, found
     // without forking (NS_GET_PID_FROM_PIDNS) and kept with a pidfd that tells whether it is
     // still that init: a namespace's inode may be given again once it is freed.
@@ -53,11 +71,18 @@ private:
         pid_t pid = 0;
         UniqueFd pidfd;
     };
+    struct Reader {
+        ino_t ns = 0;
+        std::shared_ptr<const UniqueFd> cgroup; // its /proc/<tgid>/cgroup
+    };
     cgroup::Layout layout_;
     LoadSampler load_;
+    KeptFiles files_;
+    size_t max_readers_;
     ino_t own_ns_ = 0;
     mutable std::mutex mu_;
-    std::unordered_map<ino_t, Init> inits_; // at most max_cached
+    std::unordered_map<ino_t, Init> inits_;     // at most max_cached
+    std::unordered_map<pid_t, Reader> readers_; // at most max_readers_
 };
 
 // What one mount's resource files are rendered for: the daemon's finder, and the cgroup the

@@ -37,6 +37,7 @@ struct DaemonMetrics {
     size_t open_files = 0;
     size_t container_inits = 0; // resources=cgroup: namespaces whose init is cached (a pidfd each)
     size_t load_sampled = 0;    // resources=cgroup: cgroups whose load is sampled
+    size_t resource_files_kept = 0; // resources=cgroup: cgroup and readers' files kept open
     RequestCounts requests{};
     std::array<uint64_t, std::tuple_size_v<decltype(Stats::reap_latency_us)>> reap_latency{};
     uint64_t reap_latency_sum_us = 0;

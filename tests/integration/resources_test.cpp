@@ -205,6 +205,17 @@ TEST_CASE("a container moved to another cgroup is shown there at the next open; 
     errno = 0;
     CHECK_FALSE(read_file(m.mount_path(1, "meminfo")));
     CHECK(errno == ENOENT);
+    // The daemon keeps the cgroup files it read open (lib/kept_files.cpp): a cgroup made again
+    // under the removed one's name is read anew, not through the removed one's files.
+    TestCgroup again("memory", unique("b"));
+    require_limited(again, 150);
+    CHECK(field(read_file(m.mount_path(1, "meminfo")).value_or(""), "MemTotal") == 150 * 1024);
+    REQUIRE(again.add(box.init()));
+    CHECK(field(read_inside(box, m.path("meminfo")), "MemTotal") == 150 * 1024);
+    auto list = m.ctl("list");
+    auto at = list.find("resource_files_kept ");
+    REQUIRE(at != std::string::npos);
+    CHECK(std::atoi(list.c_str() + at + 20) > 0);
 }
 
 TEST_CASE("swaps for a container: its swap as one virtual area, or the header alone",

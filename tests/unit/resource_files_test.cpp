@@ -17,6 +17,7 @@
 
 #include "file_tools.hpp"
 #include "procfsd/cgroup.hpp"
+#include "procfsd/kept_files.hpp"
 #include "procfsd/load_sampler.hpp"
 #include "procfsd/resource_files.hpp"
 
@@ -356,4 +357,28 @@ TEST_CASE("a container's disk figures: v2's io.stat, v1's throttle counts, disks
           " 254       1 vda1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
           "   8      16 sdb 1 0 1 0 0 0 0 0 0 0 0\n");
     CHECK(render_diskstats(host, {}).find(" 5682 ") == std::string::npos);
+}
+
+TEST_CASE("kept files read again from the start, at most as many as allowed", "[cgroup][kept]")
+{
+    Fixture f;
+    f.put("a", "1\n");
+    f.put("b", "2\n");
+    f.put("c", std::string(20000, 'x')); // longer than one read
+    KeptFiles kept(2);
+    std::string a = (f.root / "a").string(), b = (f.root / "b").string(), c = (f.root / "c").string();
+    CHECK(kept.read(a) == "1\n");
+    CHECK(kept.read(b) == "2\n");
+    CHECK(kept.held() == 2);
+    f.put("a", "3\n"); // the same file, rewritten: read from the kept descriptor at 0
+    CHECK(kept.read(a) == "3\n");
+    CHECK(kept.read(c)->size() == 20000);
+    CHECK(kept.held() == 2); // b, the least recently read, was closed
+    errno = 0;
+    CHECK_FALSE(kept.read((f.root / "none").string()));
+    CHECK(errno == ENOENT);
+    CHECK(kept.held() == 2);
+    KeptFiles none(0);
+    CHECK(none.read(a) == "3\n");
+    CHECK(none.held() == 0);
 }
