@@ -37,9 +37,13 @@ sys::Result<std::string> stat_without_ptrace(const ContentRequest& r)
 
 sys::Result<std::string> wchan_without_ptrace(const ContentRequest&) { return {"0", 0}; }
 
-std::string zero_unpermitted_stat(std::string_view stat)
+namespace {
+
+// stat's fields after "pid (comm)", numbered from 3 (comm may hold spaces and parentheses), set
+// by `edit`, and the line made again.
+template <class Edit>
+std::string edit_stat(std::string_view stat, Edit edit)
 {
-    // Fields after "pid (comm)" are numbered from 3; comm may hold spaces and parentheses.
     auto close = stat.rfind(')');
     if (close == std::string_view::npos)
         return std::string(stat);
@@ -53,19 +57,68 @@ std::string zero_unpermitted_stat(std::string_view stat)
         if (field >= 3 && field - 3 < fields.size())
             fields[field - 3] = value;
     };
-    // startcode and endcode read 1 while the task has an mm (the daemon's reading shows a code
-    // address), else 0; startstack, kstkesp, kstkeip and wchan 0; start_data .. env_end and
-    // exit_code 0.
-    bool has_mm = fields.size() > 26 - 3 && fields[26 - 3] != "0";
-    set(26, has_mm ? "1" : "0");
-    set(27, has_mm ? "1" : "0");
-    for (size_t i : {28, 29, 30, 35, 45, 46, 47, 48, 49, 50, 51, 52})
-        set(i, "0");
+    edit(fields, set);
     std::string out = head;
     for (auto& x : fields)
         out += " " + x;
     out += "\n";
     return out;
 }
+
+} // namespace
+
+std::string zero_unpermitted_stat(std::string_view stat)
+{
+    return edit_stat(stat, [](const std::vector<std::string>& fields, auto set) {
+        // startcode and endcode read 1 while the task has an mm (the daemon's reading shows a
+        // code address), else 0; startstack, kstkesp, kstkeip and wchan 0; start_data ..
+        // env_end and exit_code 0.
+        bool has_mm = fields.size() > 26 - 3 && fields[26 - 3] != "0";
+        set(26, has_mm ? "1" : "0");
+        set(27, has_mm ? "1" : "0");
+        for (size_t i : {28, 29, 30, 35, 45, 46, 47, 48, 49, 50, 51, 52})
+            set(i, "0");
+    });
+}
+
+std::string running_stat(std::string_view stat)
+{
+    return edit_stat(stat, [](const std::vector<std::string>&, auto set) {
+        set(3, "R");
+        set(35, "0"); // do_task_stat: !task_is_running()
+    });
+}
+
+std::string running_status(std::string_view status)
+{
+    std::string out(status);
+    size_t at = out.rfind("State:\t", 0) == 0 ? 0 : out.find("\nState:\t");
+    if (at == std::string::npos)
+        return out;
+    if (at != 0)
+        ++at; // past the newline
+    auto end = out.find('\n', at);
+    out.replace(at, end == std::string::npos ? std::string::npos : end - at, "State:\tR (running)");
+    return out;
+}
+
+sys::Result<std::string> stat_read_by_itself(const ContentRequest& r)
+{
+    auto text = sys::read_to_end(r.file, max_stat_size);
+    if (!text.ok())
+        return text;
+    return {running_stat(text.value), 0};
+}
+
+sys::Result<std::string> status_read_by_itself(const ContentRequest& r)
+{
+    auto text = sys::read_to_end(r.file, max_stat_size);
+    if (!text.ok())
+        return text;
+    return {running_status(text.value), 0};
+}
+
+// proc_pid_wchan prints 0 for a running task (get_wchan gives nothing).
+sys::Result<std::string> wchan_read_by_itself(const ContentRequest&) { return {"0", 0}; }
 
 } // namespace procfsd

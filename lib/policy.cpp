@@ -163,6 +163,8 @@ Content content_of(const Node& node, const Caller& caller)
         return Content::source;
     if (node.entry->unpermitted && shielded(node, caller))
         return Content::unpermitted;
+    if (node.entry->by_itself && node.tid > 0 && node.tid == caller.tid())
+        return Content::by_itself;
     if (node.entry->compute)
         return Content::computed;
     if (node.entry->filter)

@@ -15,6 +15,7 @@ int make_content(const Request& r, OpenFile& file)
     const Entry& e = *file.node->entry;
     ContentFn fn = file.plan.content == Content::filtered      ? e.filter
                    : file.plan.content == Content::unpermitted ? e.unpermitted
+                   : file.plan.content == Content::by_itself   ? e.by_itself
                                                                : e.compute;
     auto made = fn(ContentRequest{r.caller, *file.node, file.fd.get(), r.mount.resources()});
     if (!made.ok())
@@ -45,7 +46,9 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
         file->fd = std::move(src.value);
         if (int rv = check_alive(*node); rv < 0)
             return rv;
-        if (file->plan.content != Content::source)
+        // A write-only open reads nothing: no content to make (keys opened O_WRONLY by root,
+        // which the kernel lets open, must not fail on a read of its write-only source).
+        if (file->plan.content != Content::source && (fi->flags & O_ACCMODE) != O_WRONLY)
             if (int rv = make_content(r, *file); rv < 0)
                 return rv;
         // Procfs files report size 0: without direct_io the kernel would read nothing. No FLUSH

@@ -84,6 +84,10 @@ struct Entry {
     // What the kernel gives a reader without ptrace access where the daemon judges that reader
     // (ptrace_zeroes: the daemon's own stat and wchan).
     ContentFn unpermitted = nullptr;
+    // What a task reads of itself (the caller's thread is the node's task): the source's content
+    // with the fields that the caller's own wait in FUSE disturbs as they read natively, where
+    // the task is running its read (state R, wchan 0).
+    ContentFn by_itself = nullptr;
     // Computed: content made by the daemon; the source's file, if any, gives only attributes.
     ContentFn compute = nullptr;
     // Permission bits of a computed entry that the source does not have.

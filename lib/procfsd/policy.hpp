@@ -50,6 +50,7 @@ enum class Content : uint8_t {
     filtered,    // the source's, cut for this caller at open (Entry::filter)
     computed,    // made by the daemon at open (Entry::compute)
     unpermitted, // what a reader without ptrace access gets (Entry::unpermitted)
+    by_itself,   // what the task reads of itself (Entry::by_itself)
     caller_link, // self, thread-self: the caller's own pid
 };
 

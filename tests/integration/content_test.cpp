@@ -129,3 +129,53 @@ TEST_CASE("a process that vanishes gives ENOENT or ESRCH, never stale data", "[c
     CHECK(wait_until([&] { return lstat_errno(m.path(pid)) == ENOENT; }, 2s));
     CHECK(lstat_errno(m.path(pid + "/status")) == ENOENT);
 }
+
+namespace {
+
+// Field `n` (from 3, after "pid (comm)") of a stat line.
+std::string stat_field(const std::string& stat, size_t n)
+{
+    auto close = stat.rfind(')');
+    std::istringstream in(close == std::string::npos ? "" : stat.substr(close + 1));
+    std::string f;
+    for (size_t i = 3; in >> f; ++i)
+        if (i == n)
+            return f;
+    return "";
+}
+
+std::string status_state(const std::string& status)
+{
+    auto at = status.find("State:\t");
+    return at == std::string::npos ? "" : status.substr(at + 7, status.find('\n', at) - at - 7);
+}
+
+} // namespace
+
+TEST_CASE("a task reading its own stat, status and wchan sees itself running, as on /proc; "
+          "another sleeping task still sleeps",
+          "[content][self]")
+{
+    TestMount m;
+    auto sleeper = spawn_sleeper();
+    std::string other = std::to_string(sleeper.pid());
+    for (int i = 0; i < 100; ++i) {
+        for (const std::string& root : {std::string("/proc"), m.path()}) {
+            INFO(root << " round " << i);
+            for (const char* self : {"/self", "/thread-self"}) {
+                auto stat = read_file(root + self + "/stat").value_or("");
+                CHECK(stat_field(stat, 3) == "R");
+                CHECK(stat_field(stat, 35) == "0");
+                CHECK(status_state(read_file(root + self + "/status").value_or("")) == "R (running)");
+                CHECK(read_file(root + self + "/wchan") == "0");
+            }
+        }
+    }
+    REQUIRE(wait_until([&] { return stat_field(read_file("/proc/" + other + "/stat").value_or(""), 3) == "S"; }, 10s));
+    auto theirs = read_file(m.path(other + "/stat")).value_or("");
+    CHECK(stat_field(theirs, 3) == "S");
+    CHECK(stat_field(theirs, 35) == "1");
+    CHECK(status_state(read_file(m.path(other + "/status")).value_or("")) == "S (sleeping)");
+    CHECK(read_file(m.path(other + "/wchan")) == read_file("/proc/" + other + "/wchan"));
+    CHECK(read_file(m.path(other + "/wchan")) != "0");
+}

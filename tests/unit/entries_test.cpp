@@ -389,3 +389,20 @@ TEST_CASE("zero_unpermitted_stat keeps startcode and endcode 0 for a task withou
     CHECK(zero_unpermitted_stat(stat_line("2 (kthreadd)", fields)) ==
           stat_line("2 (kthreadd)", want));
 }
+
+TEST_CASE("a task reading itself reads as running: stat's state and wchan flag, status's State",
+          "[unit][entries][stat]")
+{
+    const std::string head = "4242 (a (b) c)";
+    auto fields = stat_fields();
+    fields[0] = "S";
+    fields[35 - 3] = "1";
+    auto want = fields;
+    want[0] = "R";
+    want[35 - 3] = "0";
+    CHECK(running_stat(stat_line(head, fields)) == stat_line(head, want));
+    CHECK(running_status("Name:\tsleep\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t42\n") ==
+          "Name:\tsleep\nUmask:\t0022\nState:\tR (running)\nTgid:\t42\n");
+    CHECK(running_status("State:\tD (disk sleep)\nTgid:\t1\n") == "State:\tR (running)\nTgid:\t1\n");
+    CHECK(running_status("Name:\tx\n") == "Name:\tx\n");
+}

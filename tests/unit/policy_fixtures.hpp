@@ -32,7 +32,7 @@ namespace procfsd {
 inline std::ostream& operator<<(std::ostream& os, Content c)
 {
     constexpr const char* names[] = {"source", "filtered", "computed", "unpermitted",
-                                     "caller_link"};
+                                     "by_itself", "caller_link"};
     return os << names[static_cast<int>(c)];
 }
 
