@@ -51,12 +51,12 @@ constexpr std::array root_rows{
 constexpr std::array pid_rows{
     Entry{.name = "task", .kind = NodeKind::task_dir, .flags = alike},
     Entry{.name = "fd",
-          .flags = own_process_enters | ptrace_gated | listed_by_mode,
+          .flags = own_process_enters | ptrace_gated | listed_by_mode | resolves_link_texts,
           .children = volatile_},
     Entry{.name = "map_files", .flags = own_process_enters | ptrace_gated, .children = volatile_},
     Entry{.name = "fdinfo", .flags = ptrace_gated | searched_by_ptrace, .children = volatile_},
     // Listed by its mode (proc_ns_dir_readdir); its links are ptrace-gated (proc_ns_get_link).
-    Entry{.name = "ns", .flags = ptrace_gated | listed_by_mode},
+    Entry{.name = "ns", .flags = ptrace_gated | listed_by_mode | resolves_link_texts},
     // net/: %pK socket addresses (unix, netlink, packet, tcp...) show per reader under
     // kptr_restrict=1, and some files are 0440.
     Entry{.name = "net", .children = short_},

@@ -206,6 +206,12 @@ Plan decide(const MountOptions& o, const Node& node, const Caller& caller, Inten
     }
     case Intent::open_read:
     case Intent::open_write:
+        // The object behind a magic link cannot be opened through FUSE: EPERM for a write, as
+        // nsfs answers; ENXIO otherwise, as an open of a socket's fd/N gives.
+        if (node.behind_link) {
+            p.refuse = intent == Intent::open_write ? -EPERM : -ENXIO;
+            break;
+        }
         if (intent == Intent::open_write && (p.refuse = refused_write(o, node)) != 0)
             break;
         p.refuse = ptrace_refusal(node, caller);

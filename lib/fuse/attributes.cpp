@@ -3,6 +3,7 @@
 
 #include <functional>
 
+#include "fuse/link_target.hpp"
 #include "fuse/serve.hpp"
 #include "fuse/source.hpp"
 #include "procfsd/entry.hpp"
@@ -11,6 +12,8 @@ namespace procfsd {
 
 int attributes(const Request& r, const Node& node, struct stat* st)
 {
+    if (node.behind_link)
+        return fuse_op::attributes_behind_link(r, node, st);
     Plan plan = decide(r.mount.options(), node, r.caller, Intent::stat);
     if (plan.refuse < 0)
         return plan.refuse;

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "fuse/attributes.hpp"
+#include "fuse/link_target.hpp"
 #include "fuse/lookup.hpp"
 #include "fuse/operations.hpp"
 #include "fuse/serve.hpp"
@@ -142,6 +143,8 @@ int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::stri
         return search.refuse;
     if (int rv = source::check_mode(r, search, dir); rv < 0)
         return rv;
+    if (dir.entry && dir.entry_itself && dir.entry->has(resolves_link_texts) && is_link_text(n))
+        return lookup_behind_link(r, parent, dir, n, e);
     ChildSpec spec;
     if (int rv = classify(r.mount, dir, n, spec); rv < 0)
         return rv;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <fmt/format.h>
 
+#include "fuse/link_target.hpp"
 #include "fuse/operations.hpp"
 #include "fuse/serve.hpp"
 #include "fuse/source.hpp"
@@ -42,6 +43,7 @@ void readlink(fuse_req_t req, fuse_ino_t ino)
             if (int rv = check_alive(node); rv < 0)
                 return rv;
             text = std::move(link.value);
+            note_link_text(r, node, text);
         }
         fuse_reply_readlink(r.req, text.c_str());
         return replied;

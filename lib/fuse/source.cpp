@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "fuse/source.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -92,6 +94,46 @@ sys::Result<std::string> readlink(const Request& r, const Plan& plan, const Node
     if (int rv = as.status(); rv < 0)
         return {{}, rv};
     return sys::readlinkat(r.mount.source_fd(), node.path.c_str());
+}
+
+int object_behind(const Request& r, const Plan& plan, const Node& dir, std::string_view text,
+                  std::string_view hint, std::string& name, struct stat* st)
+{
+    auto find = [&]() -> int {
+        As as(r, plan);
+        if (int rv = as.status(); rv < 0)
+            return rv;
+        UniqueFd d(::openat(r.mount.source_fd(), dir.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!d)
+            return -errno;
+        auto shows = [&](const std::string& link) {
+            char buf[256];
+            ssize_t n = ::readlinkat(d.get(), link.c_str(), buf, sizeof buf);
+            if (n <= 0 || std::string_view(buf, static_cast<size_t>(n)) != text ||
+                ::fstatat(d.get(), link.c_str(), st, 0) != 0)
+                return false;
+            name = link;
+            return true;
+        };
+        if (!hint.empty() && shows(std::string(hint)))
+            return 0;
+        alignas(8) char buf[8192];
+        for (size_t seen = 0; seen < 65536;) {
+            ssize_t n = ::getdents64(d.get(), buf, sizeof buf);
+            if (n <= 0)
+                return n < 0 ? -errno : -ENOENT;
+            for (ssize_t at = 0; at < n; ++seen) {
+                const auto* e = reinterpret_cast<const struct dirent64*>(buf + at);
+                at += e->d_reclen;
+                if (e->d_name[0] != '.' && shows(e->d_name))
+                    return 0;
+            }
+        }
+        return -ENOENT;
+    };
+    if (int rv = find(); rv < 0)
+        return rv;
+    return check_alive(dir);
 }
 
 int access(const Request& r, const Plan& plan, const Node& node, int mask)

@@ -33,6 +33,11 @@ sys::Result<UniqueFd> open(const Request& r, const Plan& plan, const Node& node,
 // the caller, and `plan` says so from then on.
 sys::Result<UniqueFd> open_for_caller(const Request& r, Plan& plan, const Node& node, int flags);
 sys::Result<std::string> readlink(const Request& r, const Plan& plan, const Node& node);
+// The object behind the link of directory `dir` whose text is `text` (socket:[3984596]), as the
+// caller: the link's name (the link `hint` first, then each link of `dir`, at most 65,536), and
+// the attributes stat gives following it. -ENOENT if no link of `dir` shows that text now.
+int object_behind(const Request& r, const Plan& plan, const Node& dir, std::string_view text,
+                  std::string_view hint, std::string& name, struct stat* st);
 // faccessat(AT_EACCESS), with the switched fs credentials, not the daemon's real uid.
 int access(const Request& r, const Plan& plan, const Node& node, int mask);
 // Reads and writes an open file, as the caller when it was opened as the caller.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Extended attributes: procfs has none to give and takes none (EOPNOTSUPP, or EACCES/EPERM
-// first). Asked of the source as the caller, through the magic link of its directory fd.
+// first). Asked of the source as the caller, through the magic link of its directory fd; of the
+// object behind a magic link (fuse/link_target.hpp) by following it, as the kernel does for
+// /proc/<pid>/fd/N (a socket's system.sockprotoname, which lsof reads).
 #include <fmt/format.h>
 #include <sys/xattr.h>
 
@@ -53,7 +55,8 @@ void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size)
     serve(req, Op::other, ino, [=](const Request& r, const Node& node) {
         std::vector<char> buf(std::min<size_t>(size, XATTR_SIZE_MAX));
         ssize_t n = as_caller(r, node, Intent::inspect, [&](const char* path) {
-            return ::lgetxattr(path, name, buf.data(), buf.size());
+            return node.behind_link ? ::getxattr(path, name, buf.data(), buf.size())
+                                    : ::lgetxattr(path, name, buf.data(), buf.size());
         });
         return reply_sized(r, n, size, buf);
     });
@@ -64,7 +67,8 @@ void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
     serve(req, Op::other, ino, [=](const Request& r, const Node& node) {
         std::vector<char> buf(std::min<size_t>(size, XATTR_LIST_MAX));
         ssize_t n = as_caller(r, node, Intent::inspect, [&](const char* path) {
-            return ::llistxattr(path, buf.data(), buf.size());
+            return node.behind_link ? ::listxattr(path, buf.data(), buf.size())
+                                    : ::llistxattr(path, buf.data(), buf.size());
         });
         return reply_sized(r, n, size, buf);
     });
@@ -75,7 +79,8 @@ void setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* valu
 {
     serve(req, Op::other, ino, [=](const Request& r, const Node& node) {
         return static_cast<int>(as_caller(r, node, Intent::change, [&](const char* path) {
-            return static_cast<ssize_t>(::lsetxattr(path, name, value, size, flags));
+            return static_cast<ssize_t>(node.behind_link ? ::setxattr(path, name, value, size, flags)
+                                                         : ::lsetxattr(path, name, value, size, flags));
         }));
     });
 }
@@ -84,7 +89,8 @@ void removexattr(fuse_req_t req, fuse_ino_t ino, const char* name)
 {
     serve(req, Op::other, ino, [=](const Request& r, const Node& node) {
         return static_cast<int>(as_caller(r, node, Intent::change, [&](const char* path) {
-            return static_cast<ssize_t>(::lremovexattr(path, name));
+            return static_cast<ssize_t>(node.behind_link ? ::removexattr(path, name)
+                                                         : ::lremovexattr(path, name));
         }));
     });
 }

@@ -70,6 +70,10 @@ enum EntryFlag : uint16_t {
     // computed content does not stand for (a PSI trigger on the host's pressure, not on the
     // container's).
     computes_below = 1 << 8,
+    // Its links' relative texts (socket:[3984596], net:[4026531833]) are names the kernel looks
+    // up in it when a link is followed: such a name is answered with the object behind the
+    // link that shows that text (lib/fuse/link_target.cpp).
+    resolves_link_texts = 1 << 9,
 };
 
 struct Entry {

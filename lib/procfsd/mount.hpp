@@ -20,6 +20,7 @@
 #include "procfsd/handle_quota.hpp"
 #include "procfsd/handle_table.hpp"
 #include "procfsd/mount_options.hpp"
+#include "procfsd/link_hints.hpp"
 #include "procfsd/node_table.hpp"
 #include "procfsd/pid_namespace.hpp"
 #include "procfsd/policy.hpp"
@@ -103,6 +104,7 @@ public:
     // fuse/readdir.cpp). -1 on other mounts.
     [[nodiscard]] int unfiltered_source_fd() const noexcept { return unfiltered_source_.get(); }
     [[nodiscard]] NodeTable& nodes() noexcept { return nodes_; }
+    [[nodiscard]] LinkHints& link_hints() noexcept { return link_hints_; }
     [[nodiscard]] ProcessTracker& tracker() noexcept { return shared_.tracker; }
     [[nodiscard]] Stats& stats() noexcept { return shared_.stats; }
     // Counts a request on this mount and in the daemon's totals.
@@ -147,6 +149,7 @@ private:
     UniqueFd source_;
     UniqueFd unfiltered_source_;
     NodeTable nodes_;
+    LinkHints link_hints_;
     SessionPtr session_;
     dev_t device_ = 0;
     std::thread loop_;

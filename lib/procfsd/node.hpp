@@ -80,6 +80,10 @@ struct Node {
     // nodes are looked up under the caller's credentials and never cached, since the kernel's
     // dentry cache is shared by all callers and would skip our check.
     bool restricted = false;
+    // The object behind a link: `name` is the link's text (socket:[3984596]), looked up in the
+    // link's directory as the kernel does when it follows it, and `path` the link ("42/fd/3"),
+    // followed for its attributes while it still shows that text.
+    bool behind_link = false;
     std::atomic<uint64_t> nlookup{0};
 };
 

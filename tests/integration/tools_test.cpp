@@ -9,20 +9,25 @@
 //
 // Known limits of any FUSE procfs, which the tests take into account (see the comments there):
 // - magic links (exe, cwd, fd/N, ...) are plain symlinks with the kernel's text: a tool that
-//   stat()s or opens through them reaches whatever that text names in the caller's namespace,
-//   so anonymous objects (pipes, sockets, deleted files) do not resolve (lsof's TYPE), nor do
-//   ns/* links, whose inode ps and top read with stat() (their ipcns, mntns, ... columns show
-//   "-", and are not compared);
+//   stat()s through them reaches whatever an absolute text names in the caller's namespace; a
+//   relative one (socket:[N], net:[N]) procfsd answers with the object's attributes, but not
+//   for pipes and anonymous inodes, nor deleted files (README, "What differs"): their lsof TYPE
+//   is "unknown";
 // - an fd of /proc/<pid> on the mount is not a procfs pid directory, so the kernel does not take
 //   it as a pidfd (pidfd_send_signal gives EBADF): psmisc's killall signals through such fds.
 #include <catch2/catch_test_macros.hpp>
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <map>
 #include <regex>
 #include <set>
@@ -785,9 +790,9 @@ TEST_CASE("lsof -p shows the same descriptors and mappings", "[tools][lsof]")
     wait_quiescent(sleeper.pid());
     // Field output, one record per file: f (FD, with cwd, rtd, txt, mem), a (access, from
     // fdinfo's flags), t (TYPE), o (offset, from fdinfo's pos), n (NAME, the link's text or the
-    // maps path). lsof stat()s each fd/N; through procfsd that follows the link's text, so what
-    // has no path (pipes, sockets, anon inodes, deleted files) does not resolve and its TYPE is
-    // "unknown" (README: magic links are text). For those only FD, access, offset and NAME are
+    // maps path). lsof stat()s each fd/N; through procfsd that follows the link's text, so pipes,
+    // anon inodes and deleted files do not resolve and their TYPE is "unknown" (README: magic
+    // links are text; sockets do, in the "[links]" case). For those only FD, access, offset and NAME are
     // compared; so are they for descriptors the test inherited from its runner (whose paths
     // another user may not reach) when lsof runs as nobody.
     using Record = std::map<char, std::string>;
@@ -856,6 +861,116 @@ TEST_CASE("lsof -p shows the same descriptors and mappings", "[tools][lsof]")
     auto mt = mirrored(m, {"lsof", "-w", "-t", file.path});
     CHECK(pid_set(nt.out) == std::set<pid_t>{sleeper.pid(), nobody.pid()});
     CHECK(pid_set(mt.out) == pid_set(nt.out));
+}
+
+// A socket's fd/N reads socket:[INODE], a relative text: following it, the kernel looks that
+// name up in fd/, which procfsd answers with the socket's own attributes (lib/fuse/link_target.cpp),
+// so lsof finds its type, its inode (to match /proc/net/*) and its protocol (an xattr of the
+// socket). ns/* links likewise give their namespace's inode, which ps's columns print.
+TEST_CASE("lsof -p sees sockets and ps sees namespaces through their links, as on /proc",
+          "[tools][lsof][ps][links]")
+{
+    TestMount m;
+    // Sockets of every kind lsof names, inherited by a sleeper (no CLOEXEC), then closed here.
+    int tcp = ::socket(AF_INET, SOCK_STREAM, 0), udp = ::socket(AF_INET, SOCK_DGRAM, 0);
+    int tcp6 = ::socket(AF_INET6, SOCK_STREAM, 0);
+    int pair[2] = {-1, -1};
+    REQUIRE(tcp >= 0);
+    REQUIRE(udp >= 0);
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0);
+    struct sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(tcp, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0);
+    REQUIRE(::listen(tcp, 1) == 0);
+    REQUIRE(::bind(udp, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0);
+    Child sleeper = spawn_sleeper();
+    for (int fd : {tcp, udp, tcp6, pair[0], pair[1]})
+        if (fd >= 0)
+            ::close(fd);
+    wait_quiescent(sleeper.pid());
+    std::string pid = std::to_string(sleeper.pid());
+
+    using Record = std::map<char, std::string>;
+    auto parse = [](const std::string& out) {
+        std::vector<Record> files;
+        for (auto& l : lines_of(out)) {
+            if (l.empty() || l[0] == 'p')
+                continue;
+            if (l[0] == 'f')
+                files.emplace_back();
+            if (!files.empty())
+                files.back()[l[0]] = l.substr(1);
+        }
+        return files;
+    };
+    std::vector<std::string> argv{"lsof", "-w", "-p", pid, "-F", "ftn"};
+    auto n = native(argv), mm = mirrored(m, argv);
+    REQUIRE(n.status == 0);
+    REQUIRE(mm.status == 0);
+    auto nf = parse(n.out), mf = parse(mm.out);
+    REQUIRE(nf.size() == mf.size());
+    static const std::set<std::string> socket_types{"IPv4", "IPv6", "unix", "sock"};
+    size_t sockets = 0;
+    for (size_t i = 0; i < nf.size(); ++i) {
+        INFO("native:   " << nf[i]['f'] << " " << nf[i]['t'] << " " << nf[i]['n'] << "\nmirrored: "
+                          << mf[i]['f'] << " " << mf[i]['t'] << " " << mf[i]['n']);
+        CHECK(mf[i]['f'] == nf[i]['f']);
+        CHECK(mf[i]['n'] == nf[i]['n']);
+        if (socket_types.count(nf[i]['t'])) {
+            ++sockets;
+            CHECK(mf[i]['t'] == nf[i]['t']);
+        }
+    }
+    CHECK(sockets >= (tcp6 >= 0 ? 5u : 4u));
+
+    // ps's namespace columns (the inode of each ns/* link) for the sleeper and for ps itself.
+    std::vector<std::string> ps{"ps", "-o", "pid,netns,pidns,mntns,ipcns,utsns,userns,cgroupns", "-p", pid};
+    auto np = native(ps), mp = mirrored(m, ps);
+    CHECK(mp.out == np.out);
+    CHECK(mp.out.find(" - ") == std::string::npos);
+    auto own = mirrored(m, {"sh", "-c", "exec ps -o netns=,mntns=,userns= -p $$"});
+    CHECK(own.out.find('-') == std::string::npos);
+
+    // stat() through a link gives the object's type and inode; opening a socket's link fails
+    // with ENXIO as on /proc; a namespace's opens fail (ENXIO, EPERM for writing).
+    for (const char* ns : {"net", "mnt", "pid", "user", "cgroup"}) {
+        struct stat a{}, b{};
+        INFO(ns);
+        REQUIRE(::stat(("/proc/" + pid + "/ns/" + ns).c_str(), &a) == 0);
+        REQUIRE(::stat(m.path(pid + "/ns/" + ns).c_str(), &b) == 0);
+        CHECK(b.st_ino == a.st_ino);
+        CHECK((b.st_mode & S_IFMT) == (a.st_mode & S_IFMT));
+    }
+    for (const auto& e : std::filesystem::directory_iterator("/proc/" + pid + "/fd")) {
+        std::string fd = e.path().filename().string();
+        struct stat a{}, b{};
+        if (::stat(e.path().c_str(), &a) != 0 || !S_ISSOCK(a.st_mode))
+            continue;
+        INFO("fd " << fd);
+        REQUIRE(::stat(m.path(pid + "/fd/" + fd).c_str(), &b) == 0);
+        CHECK(S_ISSOCK(b.st_mode));
+        CHECK(b.st_ino == a.st_ino);
+        errno = 0;
+        CHECK(::open(m.path(pid + "/fd/" + fd).c_str(), O_RDONLY) == -1);
+        CHECK(errno == ENXIO);
+        errno = 0;
+        CHECK(::open(e.path().c_str(), O_RDONLY) == -1);
+        CHECK(errno == ENXIO);
+    }
+    errno = 0;
+    CHECK(::open(m.path(pid + "/ns/net").c_str(), O_RDONLY) == -1);
+    CHECK(errno == ENXIO);
+    for (const std::string& path : {"/proc/" + pid + "/ns/net", m.path(pid + "/ns/net")}) {
+        INFO(path);
+        errno = 0;
+        CHECK(::open(path.c_str(), O_WRONLY) == -1);
+        CHECK(errno == EPERM);
+    }
+    // A text no link of the directory shows is not there.
+    struct stat st{};
+    CHECK(::stat(m.path(pid + "/fd/socket:[1]").c_str(), &st) == -1);
+    CHECK(::stat(m.path(pid + "/ns/net:[1]").c_str(), &st) == -1);
 }
 
 // The daemon's worker threads belong to the daemon's thread group, and the kernel's
