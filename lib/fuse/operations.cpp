@@ -6,7 +6,7 @@ namespace procfsd {
 const fuse_lowlevel_ops& procfs_operations()
 {
     // Left out: create (the kernel falls back to mknod + open), locks (the kernel keeps them
-    // locally, as for procfs), and what procfs does not do (bmap, fallocate, ioctl on files).
+    // locally, as for procfs), and what procfs does not do (bmap, fallocate).
     static const fuse_lowlevel_ops ops = [] {
         fuse_lowlevel_ops o{};
         o.init = fuse_op::init;
@@ -23,6 +23,7 @@ const fuse_lowlevel_ops& procfs_operations()
         o.release = fuse_op::release;
         o.lseek = fuse_op::lseek;
         o.poll = fuse_op::poll;
+        o.ioctl = fuse_op::ioctl;
         o.opendir = fuse_op::opendir;
         o.readdir = fuse_op::readdir;
         o.readdirplus = fuse_op::readdirplus;

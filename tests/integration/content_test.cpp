@@ -2,9 +2,13 @@
 // File contents and link texts through procfsd equal /proc's for the same live process.
 #include <catch2/catch_test_macros.hpp>
 #include <fcntl.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <sstream>
+#include <vector>
 
 #include "harness.hpp"
 
@@ -178,4 +182,160 @@ TEST_CASE("a task reading its own stat, status and wchan sees itself running, as
     CHECK(status_state(read_file(m.path(other + "/status")).value_or("")) == "S (sleeping)");
     CHECK(read_file(m.path(other + "/wchan")) == read_file("/proc/" + other + "/wchan"));
     CHECK(read_file(m.path(other + "/wchan")) != "0");
+}
+
+namespace {
+
+// include/uapi/linux/fs.h (6.11), which Debian 12's headers predate.
+struct MapQuery {
+    uint64_t size = sizeof(MapQuery);
+    uint64_t query_flags = 0;
+    uint64_t query_addr = 0;
+    uint64_t vma_start = 0, vma_end = 0, vma_flags = 0, vma_page_size = 0, vma_offset = 0;
+    uint64_t inode = 0;
+    uint32_t dev_major = 0, dev_minor = 0;
+    uint32_t vma_name_size = 0, build_id_size = 0;
+    uint64_t vma_name_addr = 0, build_id_addr = 0;
+};
+static_assert(sizeof(MapQuery) == 104);
+constexpr unsigned long map_query_cmd = _IOWR('f', 17, MapQuery);
+constexpr uint64_t covering_or_next = 0x10;
+
+// One query, with name and build-id buffers of the given sizes (0: none) inside guard bytes.
+struct Answer {
+    int err = 0;
+    MapQuery q;
+    std::string name, build_id;
+    bool guards_intact = true;
+};
+Answer query(int fd, uint64_t addr, uint32_t name_size, uint32_t build_id_size, uint64_t size = sizeof(MapQuery))
+{
+    constexpr size_t guard = 64;
+    std::vector<char> name(name_size + 2 * guard, '\x5a'), build_id(build_id_size + 2 * guard, '\x5a');
+    std::vector<char> arg(std::max<uint64_t>(size, sizeof(MapQuery)) + 8, 0);
+    Answer a;
+    a.q.size = size;
+    a.q.query_flags = covering_or_next;
+    a.q.query_addr = addr;
+    a.q.vma_name_size = name_size;
+    a.q.build_id_size = build_id_size;
+    a.q.vma_name_addr = name_size ? reinterpret_cast<uint64_t>(name.data() + guard) : 0;
+    a.q.build_id_addr = build_id_size ? reinterpret_cast<uint64_t>(build_id.data() + guard) : 0;
+    std::memcpy(arg.data(), &a.q, sizeof a.q);
+    a.err = ::ioctl(fd, map_query_cmd, arg.data()) == 0 ? 0 : errno;
+    std::memcpy(&a.q, arg.data(), sizeof a.q);
+    a.q.vma_name_addr = a.q.build_id_addr = 0; // ours, different each call
+    if (a.err == 0) {
+        a.name.assign(name.data() + guard, a.q.vma_name_size);
+        a.build_id.assign(build_id.data() + guard, a.q.build_id_size);
+    }
+    auto intact = [&](const std::vector<char>& b, size_t inner) {
+        for (size_t i = 0; i < b.size(); ++i)
+            if ((i < guard || i >= guard + inner) && b[i] != '\x5a')
+                return false;
+        return true;
+    };
+    a.guards_intact = intact(name, name_size) && intact(build_id, build_id_size);
+    return a;
+}
+
+bool same(const Answer& a, const Answer& b)
+{
+    return a.err == b.err && std::memcmp(&a.q, &b.q, sizeof a.q) == 0 && a.name == b.name &&
+           a.build_id == b.build_id;
+}
+
+} // namespace
+
+TEST_CASE("PROCMAP_QUERY on maps answers as on /proc, for every mapping, and bad buffers get "
+          "the kernel's errno",
+          "[content][ioctl]")
+{
+    TestMount m;
+    auto sleeper = spawn_sleeper();
+    std::string maps = std::to_string(sleeper.pid()) + "/maps";
+    int native = ::open(("/proc/" + maps).c_str(), O_RDONLY | O_CLOEXEC);
+    int mirrored = ::open(m.path(maps).c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(native >= 0);
+    REQUIRE(mirrored >= 0);
+    if (query(native, 0, 0, 0).err == ENOTTY)
+        SKIP("this kernel has no PROCMAP_QUERY (Linux 6.11+)");
+
+    size_t mappings = 0, named = 0, with_build_id = 0;
+    for (uint64_t addr = 0;;) {
+        INFO("at " << std::hex << addr);
+        for (auto [name, id] : {std::pair<uint32_t, uint32_t>{0, 0}, {4096, 20}, {4096, 0}, {0, 64}}) {
+            auto a = query(native, addr, name, id), b = query(mirrored, addr, name, id);
+            INFO("name " << name << " build id " << id << ": errno " << a.err << " / " << b.err);
+            CHECK(same(a, b));
+            CHECK(b.guards_intact);
+        }
+        auto a = query(native, addr, 4096, 20);
+        if (a.err != 0) {
+            CHECK(a.err == ENOENT);
+            break;
+        }
+        ++mappings;
+        named += a.q.vma_name_size > 1;
+        with_build_id += a.q.build_id_size > 0;
+        // Too small for this mapping's name or build id: ENAMETOOLONG, nothing written past.
+        for (auto [name, id] : {std::pair<uint32_t, uint32_t>{2, 0}, {0, 1}}) {
+            auto na = query(native, addr, name, id), mb = query(mirrored, addr, name, id);
+            CHECK(na.err == mb.err);
+            CHECK(mb.guards_intact);
+        }
+        addr = a.q.vma_end;
+    }
+    CHECK(mappings > 5);
+    CHECK(named > 0);
+    CHECK(with_build_id > 0);
+
+    // The struct's own size: below query_addr's end EINVAL, shorter read as zero-extended,
+    // longer with a zero tail as the struct, past a page E2BIG.
+    for (uint64_t size : {uint64_t{8}, uint64_t{23}, uint64_t{24}, uint64_t{50}, uint64_t{103}, uint64_t{160},
+                          uint64_t{5000}}) {
+        auto a = query(native, 0, 0, 0, size), b = query(mirrored, 0, 0, 0, size);
+        INFO("size " << size);
+        CHECK(same(a, b));
+    }
+    auto tailed = [](int fd) {
+        std::vector<char> arg(160, 0);
+        MapQuery q;
+        q.size = 160;
+        q.query_flags = covering_or_next;
+        std::memcpy(arg.data(), &q, sizeof q);
+        arg[150] = 1;
+        return ::ioctl(fd, map_query_cmd, arg.data()) == 0 ? 0 : errno;
+    };
+    CHECK(tailed(native) == E2BIG);
+    CHECK(tailed(mirrored) == E2BIG);
+    // A size without an address, an address without a size, an address that is not mapped.
+    for (int c = 0; c < 3; ++c) {
+        auto ask = [&](int fd) {
+            MapQuery q;
+            q.query_flags = covering_or_next;
+            if (c == 0)
+                q.vma_name_size = 16;
+            else if (c == 1)
+                q.vma_name_addr = reinterpret_cast<uint64_t>(&q);
+            else
+                q.vma_name_size = 4096, q.vma_name_addr = 8; // page 0 is never mapped
+            return ::ioctl(fd, map_query_cmd, &q) == 0 ? 0 : errno;
+        };
+        INFO("case " << c);
+        CHECK(ask(native) == ask(mirrored));
+    }
+    // Other ioctls, on maps and elsewhere: ENOTTY, as procfs.
+    int status = ::open(m.path(std::to_string(sleeper.pid()) + "/status").c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(status >= 0);
+    struct termios t{};
+    errno = 0;
+    CHECK(::ioctl(status, TCGETS, &t) == -1);
+    CHECK(errno == ENOTTY);
+    errno = 0;
+    CHECK(::ioctl(mirrored, TCGETS, &t) == -1);
+    CHECK(errno == ENOTTY);
+    ::close(status);
+    ::close(native);
+    ::close(mirrored);
 }
