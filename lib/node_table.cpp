@@ -10,6 +10,23 @@ std::string child_path(const Node& dir, std::string_view name)
     return p;
 }
 
+std::shared_ptr<Node> made_like(const Node& proto)
+{
+    auto node = std::make_shared<Node>();
+    node->kind = proto.kind;
+    node->path = proto.path;
+    node->task = proto.task;
+    node->tgid = proto.tgid;
+    node->tid = proto.tid;
+    node->entry = proto.entry;
+    node->entry_itself = proto.entry_itself;
+    node->lifetime = proto.lifetime;
+    node->mode = proto.mode;
+    node->restricted = proto.restricted;
+    node->behind_link = proto.behind_link;
+    return node;
+}
+
 NodeTable::NodeTable()
 {
     auto root = std::make_shared<Node>();

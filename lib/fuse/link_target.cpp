@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "fuse/lookup.hpp"
 #include "fuse/source.hpp"
 #include "procfsd/entry.hpp"
 
@@ -75,34 +76,17 @@ int lookup_behind_link(const Request& r, fuse_ino_t parent, const Node& dir, std
         return rv;
     Node proto;
     make_link(proto, dir, name);
+    proto.mode = st.st_mode;
+    proto.behind_link = true;
     auto remembered = r.mount.nodes().remember(
         parent, text,
         [&](const Node& existing) {
             return existing.behind_link && existing.path == proto.path && existing.mode == st.st_mode &&
                    existing.task == proto.task;
         },
-        [&] {
-            auto node = std::make_shared<Node>();
-            node->kind = proto.kind;
-            node->path = proto.path;
-            node->task = proto.task;
-            node->tgid = proto.tgid;
-            node->tid = proto.tid;
-            node->entry = proto.entry;
-            node->lifetime = Lifetime::volatile_;
-            node->restricted = true;
-            node->mode = st.st_mode;
-            node->behind_link = true;
-            return node;
-        });
+        [&] { return made_like(proto); });
     const Node& node = *remembered.node;
-    auto times = r.mount.cache_times(node);
-    e = fuse_entry_param{};
-    e.ino = node.ino;
-    e.generation = node.task ? node.task->serial : 0;
-    e.attr = st;
-    e.entry_timeout = times.entry;
-    e.attr_timeout = times.attr;
+    fill_entry(r, node, st, e);
     return 0;
 }
 

@@ -133,6 +133,17 @@ pid_t untracked_tgid(const Request& r, pid_t tid)
 
 } // namespace
 
+void fill_entry(const Request& r, const Node& node, const struct stat& st, fuse_entry_param& e)
+{
+    auto times = r.mount.cache_times(node);
+    e = fuse_entry_param{};
+    e.ino = node.ino;
+    e.generation = node.task ? node.task->serial : 0;
+    e.attr = st;
+    e.entry_timeout = times.entry;
+    e.attr_timeout = times.attr;
+}
+
 int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::string_view n,
                  fuse_entry_param& e)
 {
@@ -207,20 +218,7 @@ int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::stri
             return existing.task == proto.task && existing.kind == proto.kind &&
                    existing.mode == proto.mode && existing.restricted == proto.restricted;
         },
-        [&] {
-            auto node = std::make_shared<Node>();
-            node->kind = proto.kind;
-            node->path = proto.path;
-            node->task = proto.task;
-            node->tgid = proto.tgid;
-            node->tid = proto.tid;
-            node->entry = proto.entry;
-            node->entry_itself = proto.entry_itself;
-            node->lifetime = proto.lifetime;
-            node->restricted = proto.restricted;
-            node->mode = proto.mode;
-            return node;
-        });
+        [&] { return made_like(proto); });
     const Node& node = *remembered.node;
     // Every lookup records the entry, not only the one that created the node: a concurrent
     // lookup may reuse a node whose creator then found the task reaped and gave up, and its
@@ -237,13 +235,7 @@ int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::stri
         r.mount.tracker().drop_if_unused(task);
     }
 
-    auto times = r.mount.cache_times(node);
-    e = fuse_entry_param{};
-    e.ino = node.ino;
-    e.generation = node.task ? node.task->serial : 0;
-    e.attr = st;
-    e.entry_timeout = times.entry;
-    e.attr_timeout = times.attr;
+    fill_entry(r, node, st, e);
     return 0;
 }
 

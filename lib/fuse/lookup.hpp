@@ -14,5 +14,7 @@ namespace procfsd::fuse_op {
 // forget_node() if the kernel never receives the entry) and fills `e`. Returns 0 or -errno.
 int lookup_entry(const Request& r, fuse_ino_t parent, const Node& dir, std::string_view name,
                  fuse_entry_param& e);
+// The entry of `node` with attributes `st`, cached as the mount allows for that node.
+void fill_entry(const Request& r, const Node& node, const struct stat& st, fuse_entry_param& e);
 
 } // namespace procfsd::fuse_op

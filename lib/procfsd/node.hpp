@@ -43,6 +43,9 @@ constexpr bool is_listed_directory(NodeKind k) noexcept
 
 // The source path of `name` in directory `dir` ("42/status"; the root's children are bare).
 std::string child_path(const struct Node& dir, std::string_view name);
+// A new node like `proto` (a lookup's description of it), without its inode, parent and name,
+// which the node table gives it, nor lookup count.
+std::shared_ptr<struct Node> made_like(const struct Node& proto);
 
 // How long the kernel may keep a node's entry and attributes.
 enum class Lifetime : uint8_t {

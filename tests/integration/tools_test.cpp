@@ -255,6 +255,22 @@ Child spawn_sleeper_holding(const std::string& path)
     return c;
 }
 
+// lsof -F's records, one per file: its fields by their letter (f FD, t TYPE, n NAME, ...).
+using LsofRecord = std::map<char, std::string>;
+std::vector<LsofRecord> lsof_files(const std::string& out)
+{
+    std::vector<LsofRecord> files;
+    for (auto& l : lines_of(out)) {
+        if (l.empty() || l[0] == 'p')
+            continue;
+        if (l[0] == 'f')
+            files.emplace_back();
+        if (!files.empty())
+            files.back()[l[0]] = l.substr(1);
+    }
+    return files;
+}
+
 const std::string sleeper_pattern = "^/bin/sleep 3600$"; // the harness's sleeper_argv, exactly
 
 std::string me() { return std::to_string(::getpid()); }
@@ -795,19 +811,7 @@ TEST_CASE("lsof -p shows the same descriptors and mappings", "[tools][lsof]")
     // links are text; sockets do, in the "[links]" case). For those only FD, access, offset and NAME are
     // compared; so are they for descriptors the test inherited from its runner (whose paths
     // another user may not reach) when lsof runs as nobody.
-    using Record = std::map<char, std::string>;
-    auto parse = [](const std::string& out) {
-        std::vector<Record> files;
-        for (auto& l : lines_of(out)) {
-            if (l.empty() || l[0] == 'p')
-                continue;
-            if (l[0] == 'f')
-                files.emplace_back();
-            if (!files.empty())
-                files.back()[l[0]] = l.substr(1);
-        }
-        return files;
-    };
+    auto parse = lsof_files;
     auto compare = [&](pid_t pid, bool nobody) {
         std::vector<std::string> argv{"lsof", "-w", "-p", std::to_string(pid), "-F", "fatno"};
         if (nobody)
@@ -891,19 +895,7 @@ TEST_CASE("lsof -p sees sockets and ps sees namespaces through their links, as o
     wait_quiescent(sleeper.pid());
     std::string pid = std::to_string(sleeper.pid());
 
-    using Record = std::map<char, std::string>;
-    auto parse = [](const std::string& out) {
-        std::vector<Record> files;
-        for (auto& l : lines_of(out)) {
-            if (l.empty() || l[0] == 'p')
-                continue;
-            if (l[0] == 'f')
-                files.emplace_back();
-            if (!files.empty())
-                files.back()[l[0]] = l.substr(1);
-        }
-        return files;
-    };
+    auto parse = lsof_files;
     std::vector<std::string> argv{"lsof", "-w", "-p", pid, "-F", "ftn"};
     auto n = native(argv), mm = mirrored(m, argv);
     REQUIRE(n.status == 0);
