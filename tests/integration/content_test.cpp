@@ -3,9 +3,12 @@
 #include <catch2/catch_test_macros.hpp>
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <vector>
@@ -148,6 +151,16 @@ std::string stat_field(const std::string& stat, size_t n)
     return "";
 }
 
+// Whether `pid` sleeps in the call it stays in (sleep(1)'s nanosleep): its maps, state and
+// wchan no longer change.
+bool in_its_sleep(pid_t pid)
+{
+    auto sc = read_file("/proc/" + std::to_string(pid) + "/syscall").value_or("");
+    long nr = std::atol(sc.c_str());
+    return !sc.empty() && std::isdigit(static_cast<unsigned char>(sc[0])) &&
+           (nr == SYS_clock_nanosleep || nr == SYS_nanosleep);
+}
+
 std::string status_state(const std::string& status)
 {
     auto at = status.find("State:\t");
@@ -175,7 +188,7 @@ TEST_CASE("a task reading its own stat, status and wchan sees itself running, as
             }
         }
     }
-    REQUIRE(wait_until([&] { return stat_field(read_file("/proc/" + other + "/stat").value_or(""), 3) == "S"; }, 10s));
+    REQUIRE(wait_until([&] { return in_its_sleep(sleeper.pid()); }, 10s));
     auto theirs = read_file(m.path(other + "/stat")).value_or("");
     CHECK(stat_field(theirs, 3) == "S");
     CHECK(stat_field(theirs, 35) == "1");
@@ -253,6 +266,7 @@ TEST_CASE("PROCMAP_QUERY on maps answers as on /proc, for every mapping, and bad
 {
     TestMount m;
     auto sleeper = spawn_sleeper();
+    REQUIRE(wait_until([&] { return in_its_sleep(sleeper.pid()); }, 10s)); // its maps are final
     std::string maps = std::to_string(sleeper.pid()) + "/maps";
     int native = ::open(("/proc/" + maps).c_str(), O_RDONLY | O_CLOEXEC);
     int mirrored = ::open(m.path(maps).c_str(), O_RDONLY | O_CLOEXEC);
