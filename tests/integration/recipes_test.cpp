@@ -173,6 +173,15 @@ std::vector<std::string> comparable(const std::string& out)
                 rows.push_back("ps " + pid(f[0]) + " " + pid(f[1]) + " " + (f[3] == "ps" ? "-" : f[2]) + " " + f[3]);
         }
     }
+    // top lists by %CPU, which moves with the machine's load (top itself may or may not have
+    // used a tick by the time it reads its own stat): its rows are compared as a set.
+    for (auto at = rows.begin(); at != rows.end();) {
+        auto is_top = [](const std::string& r) { return r.rfind("top ", 0) == 0; };
+        auto first = std::find_if(at, rows.end(), is_top);
+        auto last = std::find_if_not(first, rows.end(), is_top);
+        std::sort(first, last);
+        at = last;
+    }
     return rows;
 }
 
