@@ -132,18 +132,26 @@ const Tree kernel{root_table, pid_table, pid_table};
 // resources=cgroup: the same rows, the resource files rendered for the reader's container.
 constexpr auto with_container_resources(std::array<Entry, root_rows.size()> rows)
 {
-    constexpr std::pair<std::string_view, ContentFn> rendered[] = {
-        {"meminfo", meminfo_for_container}, {"swaps", swaps_for_container},
-        {"cpuinfo", cpuinfo_for_container}, {"stat", stat_for_container},
-        {"uptime", uptime_for_container},   {"loadavg", loadavg_for_container},
-        {"diskstats", diskstats_for_container}, {"pressure", pressure_for_container},
+    struct Rendered {
+        std::string_view name;
+        ContentFn fn;
+        uint16_t flags = 0;
+    };
+    constexpr Rendered rendered[] = {
+        {"meminfo", meminfo_for_container},
+        {"swaps", swaps_for_container},
+        {"cpuinfo", cpuinfo_for_container},
+        {"stat", stat_for_container},
+        {"uptime", uptime_for_container},
+        {"loadavg", loadavg_for_container},
+        {"diskstats", diskstats_for_container},
+        {"pressure", pressure_for_container, computes_below}, // pressure/cpu, memory, io
     };
     for (Entry& e : rows)
-        for (auto [name, fn] : rendered)
-            if (e.name == name) {
-                e.compute = fn;
-                if (name == "pressure")
-                    e.flags |= computes_below;
+        for (const Rendered& x : rendered)
+            if (e.name == x.name) {
+                e.compute = x.fn;
+                e.flags |= x.flags;
             }
     return rows;
 }

@@ -15,6 +15,15 @@ namespace {
 constexpr size_t max_keys_size = 16u << 20;
 constexpr size_t max_stat_size = 64u << 10;
 
+// A pid file's text (stat, status) as the source gave this open, edited by `edit`.
+sys::Result<std::string> edited(const ContentRequest& r, std::string (*edit)(std::string_view))
+{
+    auto text = sys::read_to_end(r.file, max_stat_size);
+    if (!text.ok())
+        return text;
+    return {edit(text.value), 0};
+}
+
 } // namespace
 
 sys::Result<std::string> keys_for_caller(const ContentRequest& r)
@@ -29,10 +38,7 @@ sys::Result<std::string> keys_for_caller(const ContentRequest& r)
 
 sys::Result<std::string> stat_without_ptrace(const ContentRequest& r)
 {
-    auto text = sys::read_to_end(r.file, max_stat_size);
-    if (!text.ok())
-        return text;
-    return {zero_unpermitted_stat(text.value), 0};
+    return edited(r, zero_unpermitted_stat);
 }
 
 sys::Result<std::string> wchan_without_ptrace(const ContentRequest&) { return {"0", 0}; }
@@ -102,21 +108,9 @@ std::string running_status(std::string_view status)
     return out;
 }
 
-sys::Result<std::string> stat_read_by_itself(const ContentRequest& r)
-{
-    auto text = sys::read_to_end(r.file, max_stat_size);
-    if (!text.ok())
-        return text;
-    return {running_stat(text.value), 0};
-}
+sys::Result<std::string> stat_read_by_itself(const ContentRequest& r) { return edited(r, running_stat); }
 
-sys::Result<std::string> status_read_by_itself(const ContentRequest& r)
-{
-    auto text = sys::read_to_end(r.file, max_stat_size);
-    if (!text.ok())
-        return text;
-    return {running_status(text.value), 0};
-}
+sys::Result<std::string> status_read_by_itself(const ContentRequest& r) { return edited(r, running_status); }
 
 // proc_pid_wchan prints 0 for a running task (get_wchan gives nothing).
 sys::Result<std::string> wchan_read_by_itself(const ContentRequest&) { return {"0", 0}; }

@@ -61,6 +61,20 @@ sys::Result<cgroup::DiskIoMap> container_disks(const ContentRequest& r, const ch
     return container_figures(r, file, cgroup::read_disk_io, cgroup::Controller::io);
 }
 
+// The averages of the container's tasks, counted in the hierarchy that holds them all (v1's
+// cpuacct, or the v2 tree), from the sampler.
+sys::Result<LoadSampler::Reading> container_load(const ContentRequest& r, const char* file)
+{
+    constexpr auto c = cgroup::Controller::cpuacct;
+    auto& containers = r.resources->containers;
+    return container_figures(
+        r, file,
+        [&](const cgroup::Layout& l, const cgroup::Membership& m, KeptFiles*) {
+            return l.has(c) ? containers.load().read(l.dir(c, m.of(c)), l.version(c)) : std::nullopt;
+        },
+        c);
+}
+
 // Where the machine mounts no hierarchy with the controller, the file stays the host's.
 bool counted(const ContentRequest& r, cgroup::Controller c)
 {
@@ -181,31 +195,11 @@ sys::Result<std::string> uptime_for_container(const ContentRequest& r)
     return {render_uptime(t), 0};
 }
 
-// The averages of the container's tasks, counted in the hierarchy that holds them all (v1's
-// cpuacct, or the v2 tree).
 sys::Result<std::string> loadavg_for_container(const ContentRequest& r)
 {
-    auto host = sys::read_to_end(r.file, max_file_size);
-    if (!host.ok())
-        return host;
-    auto who = r.resources->of(r.caller);
-    if (!who) {
-        int err = -errno;
-        return {{}, err ? err : -ESRCH};
-    }
-    const auto& layout = r.resources->containers.layout();
-    constexpr auto counted = cgroup::Controller::cpuacct;
-    auto load = layout.has(counted)
-                    ? r.resources->containers.load().read(layout.dir(counted, who->of(counted)),
-                                                          layout.version(counted))
-                    : std::nullopt;
-    if (!load) {
-        spdlog::warn("loadavg for the reader {}: ENOENT (its container's cgroup {} is gone or not "
-                     "mounted)",
-                     r.caller.tid(), who->of(counted));
-        return {{}, -ENOENT};
-    }
-    return {render_loadavg(host.value, *load), 0};
+    return rendered(r, "loadavg", container_load, [](const std::string& host, const LoadSampler::Reading& l) {
+        return render_loadavg(host, l);
+    });
 }
 
 } // namespace procfsd
