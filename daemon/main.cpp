@@ -286,7 +286,8 @@ int main(int argc, char** argv)
 
     if (*stats)
         return procfsd::control_client(stats_mountpoint, control_name,
-                                       stats_format == "openmetrics" ? "stats\topenmetrics" : "stats");
+                                       "stats\t" + stats_format + "\t" +
+                                           procfsd::absolute_path(stats_mountpoint));
     if (*ctl) {
         using procfsd::absolute_path;
         std::string command = *ctl_list     ? "list"

@@ -228,7 +228,7 @@ std::string Daemon::list() const
         // tree, which the list says.
         if (const PidNamespace& ns = mount->pids(); ns.foreign())
             out += fmt::format(" ({}{})", ns.name(), ns.empty() ? ", no process left" : "");
-        out += "\n";
+        out += fmt::format(" transport={}\n", transport_name(mount->transport()));
     }
     return out;
 }
@@ -238,8 +238,13 @@ std::string Daemon::handle_command(const std::string& line)
     auto tab = line.find('\t');
     std::string verb = line.substr(0, tab);
     std::string rest = tab == std::string::npos ? "" : line.substr(tab + 1);
-    if (verb == "stats")
-        return "ok\n" + (rest == "openmetrics" ? render_openmetrics(metrics()) : report());
+    if (verb == "stats") {
+        // stats [TAB format [TAB mountpoint]]
+        auto sep = rest.find('\t');
+        std::string format = rest.substr(0, sep);
+        std::string mountpoint = sep == std::string::npos ? "" : rest.substr(sep + 1);
+        return "ok\n" + (format == "openmetrics" ? render_openmetrics(metrics()) : render_text(metrics(), mountpoint));
+    }
     if (verb == "list")
         return "ok\n" + list() + report();
     if (verb == "mount") {
@@ -273,7 +278,9 @@ DaemonMetrics Daemon::metrics() const
     {
         std::lock_guard lock(mu_);
         for (auto& [path, mount] : mounts_) {
-            MountMetrics mm{path, mount->options().to_string(), mount->nodes().size(), {}};
+            MountMetrics mm{path, mount->options().to_string(), mount->nodes().size(), {},
+                            transport_name(mount->transport()), mount->requests_via_uring(),
+                            mount->requests_via_dev()};
             for (size_t i = 0; i < mm.requests.size(); ++i)
                 mm.requests[i] = mount->requests(static_cast<Op>(i));
             m.mounts.push_back(std::move(mm));

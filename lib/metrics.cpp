@@ -50,11 +50,16 @@ struct Writer {
 
 } // namespace
 
-std::string render_text(const DaemonMetrics& m)
+std::string render_text(const DaemonMetrics& m, std::string_view mountpoint)
 {
     std::string out;
     for (auto& mount : m.mounts)
-        out += fmt::format("mount {} {} nodes={}\n", mount.mountpoint, mount.options, mount.nodes);
+        if (mount.mountpoint == mountpoint)
+            out += fmt::format("transport {}\n", mount.transport);
+    for (auto& mount : m.mounts)
+        out += fmt::format("mount {} {} nodes={} transport={} requests_io_uring={} requests_dev_fuse={}\n",
+                           mount.mountpoint, mount.options, mount.nodes, mount.transport,
+                           mount.via_uring, mount.via_dev);
     out += fmt::format("daemon_pid {}\n", m.daemon_pid);
     out += fmt::format("tracked_processes {}\nlisted_inodes {}\npidfds {}\npidfds_watched {}\n",
                        m.tracked_processes, m.listed_inodes, m.pidfds, m.pidfds_watched);
@@ -102,6 +107,20 @@ std::string render_openmetrics(const DaemonMetrics& m)
     for (auto& mount : m.mounts)
         w.out += fmt::format("procfsd_mount_nodes{{mountpoint=\"{}\"}} {}\n", label(mount.mountpoint),
                              mount.nodes);
+    w.family("procfsd_mount_transport", "stateset",
+             "How each mount's requests reach the daemon: /dev/fuse or FUSE over io_uring.");
+    for (auto& mount : m.mounts)
+        for (std::string_view t : {"dev_fuse", "io_uring"})
+            w.out += fmt::format("procfsd_mount_transport{{mountpoint=\"{}\",procfsd_mount_transport=\"{}\"}} {}\n",
+                                 label(mount.mountpoint), t, t == mount.transport ? 1 : 0);
+    w.family("procfsd_transport_requests", "counter",
+             "FUSE requests by mount and the way they came (FORGET and INTERRUPT always over /dev/fuse).");
+    for (auto& mount : m.mounts) {
+        w.out += fmt::format("procfsd_transport_requests_total{{mountpoint=\"{}\",transport=\"io_uring\"}} {}\n",
+                             label(mount.mountpoint), mount.via_uring);
+        w.out += fmt::format("procfsd_transport_requests_total{{mountpoint=\"{}\",transport=\"dev_fuse\"}} {}\n",
+                             label(mount.mountpoint), mount.via_dev);
+    }
     w.family("procfsd_requests", "counter", "FUSE requests served, by mount and operation.");
     for (auto& mount : m.mounts)
         for (size_t i = 0; i < mount.requests.size(); ++i)

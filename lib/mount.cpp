@@ -166,7 +166,17 @@ sys::Failure Mount::mount(const fuse_custom_io* io, int fd, bool over_existing)
     for (auto& f : options_.vfs_flags)
         if (f != "suid" && f != "dev" && f != "exec")
             fuse_opts += "," + f;
+    TransportPlan transport = plan_transport(options_.io_uring, uring_support());
+    if (transport.refuse)
+        return fail(transport.refuse, transport.why);
+    uring_asked_ = transport.ask_uring;
+    std::string uring_opts = fmt::format("io_uring,io_uring_q_depth={}", options_.io_uring_depth);
     std::vector<const char*> argv{"procfsd", "-o", fuse_opts.c_str()};
+    if (uring_asked_) {
+        argv.push_back("-o");
+        argv.push_back(uring_opts.c_str());
+    }
+    route_libfuse_log();
     fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), const_cast<char**>(argv.data()));
     session_.reset(fuse_session_new(&args, &procfs_operations(), sizeof(fuse_lowlevel_ops), this));
     // fuse_session_new may have copied the argument vector to add to it: that copy is ours.
@@ -193,8 +203,23 @@ sys::Failure Mount::mount(const fuse_custom_io* io, int fd, bool over_existing)
         std::lock_guard lock(notify_mu_);
         connected_ = true;
     }
-    spdlog::info("mounted {} ({})", mountpoint_, options_.to_string());
+    spdlog::info("mounted {} ({}){}", mountpoint_, options_.to_string(),
+                 uring_asked_ ? ", asking for io_uring" : "");
     return {};
+}
+
+void Mount::uring_negotiated(bool yes) noexcept
+{
+    uring_negotiated_ = yes;
+    if (uring_asked_ && !yes)
+        spdlog::warn("{}: the kernel did not offer io_uring at INIT: serving over /dev/fuse", mountpoint_);
+}
+
+void Mount::uring_failed(std::string why)
+{
+    uring_failed_ = true;
+    spdlog::log(options_.io_uring == MountOptions::IoUring::on ? spdlog::level::err : spdlog::level::warn,
+                "{}: io_uring did not start ({}): serving over /dev/fuse", mountpoint_, why);
 }
 
 void Mount::start()

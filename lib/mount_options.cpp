@@ -84,7 +84,7 @@ Error parse_gid(MountOptions& o, std::string_view v)
 }
 
 // In the order `mount` output and `ctl list` print them.
-constexpr std::array<OptionSpec, 11> option_table{{
+constexpr std::array<OptionSpec, 13> option_table{{
     {"ro", "", "refuse every write with EROFS",
      [](MountOptions& o, std::string_view) -> Error {
          o.read_only = true;
@@ -163,6 +163,35 @@ constexpr std::array<OptionSpec, 11> option_table{{
      [](MountOptions& o, std::string_view v) { return parse_seconds(v, o.attr_timeout); },
      [](const MountOptions& o) {
          return show_seconds("attr_timeout", o.attr_timeout, MountOptions{}.attr_timeout);
+     }},
+    {"io_uring", "auto|on|off",
+     "carry requests over FUSE's io_uring rings when the kernel allows it (auto, the default: "
+     "fuse.enable_uring=Y), always (on: refuse to mount without), or never (off)",
+     [](MountOptions& o, std::string_view v) -> Error {
+         using R = MountOptions::IoUring;
+         if (v == "auto" || v == "on" || v == "off") {
+             o.io_uring = v == "auto" ? R::automatic : v == "on" ? R::on : R::off;
+             return std::nullopt;
+         }
+         return fmt::format("unknown value '{}' (auto|on|off)", v);
+     },
+     [](const MountOptions& o) {
+         using R = MountOptions::IoUring;
+         return std::string(o.io_uring == R::on ? "io_uring=on" : o.io_uring == R::off ? "io_uring=off" : "");
+     }},
+    {"io_uring_depth", "N", "ring entries per CPU queue on io_uring mounts (1 to 64, default 2)",
+     [](MountOptions& o, std::string_view v) -> Error {
+         unsigned n = 0;
+         auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+         if (ec != std::errc{} || end != v.data() + v.size() || n < 1 || n > 64)
+             return fmt::format("'{}' is not a queue depth (1 to 64)", v);
+         o.io_uring_depth = n;
+         return std::nullopt;
+     },
+     [](const MountOptions& o) {
+         return o.io_uring_depth == MountOptions{}.io_uring_depth
+                    ? std::string()
+                    : fmt::format("io_uring_depth={}", o.io_uring_depth);
      }},
     {"allow_other", "", "accepted for fstab; always on",
      [](MountOptions&, std::string_view) -> Error { return std::nullopt; },

@@ -21,6 +21,23 @@ void init(void* userdata, fuse_conn_info* conn)
     conn->want &= ~FUSE_CAP_ASYNC_DIO;
     // Content is read through at the caller's offset; nothing is spliced or cached.
     conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+#ifdef PROCFSD_FUSE_URING
+    // No handler waits on anything a signal should cut short, and none registers an interrupt
+    // callback: INTERRUPT is answered ENOSYS once, so the kernel sends no more, and libfuse
+    // keeps no list of requests in flight (a lock and two list updates per request). On
+    // io_uring, libfuse would not find the ring request an INTERRUPT names, and would keep
+    // each such INTERRUPT queued until a /dev/fuse request comes.
+    conn->no_interrupt = 1;
+    // libfuse wants io_uring by default when the session was asked for it (-o io_uring);
+    // whether the rings then start, libfuse tells only its log (lib/transport.cpp).
+    bool uring = mount->uring_asked() && (conn->capable & FUSE_CAP_OVER_IO_URING) != 0;
+    if (!uring)
+        conn->want &= ~FUSE_CAP_OVER_IO_URING;
+    mount->uring_negotiated(uring);
+    uring_init_begins(mount);
+#else
+    mount->uring_negotiated(false);
+#endif
     spdlog::debug("{}: FUSE protocol {}.{}, want {:#x}", mount->mountpoint(), conn->proto_major,
                   conn->proto_minor, conn->want);
 }

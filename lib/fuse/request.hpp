@@ -22,7 +22,11 @@ struct Request {
               return Caller(ctx->uid, ctx->gid, ctx->pid, mount.daemon());
           }())
     {
-        mount.count(op);
+#ifdef PROCFSD_FUSE_URING
+        mount.count(op, fuse_req_is_uring(r));
+#else
+        mount.count(op, false);
+#endif
     }
 
     [[nodiscard]] std::shared_ptr<Node> node(fuse_ino_t ino) const { return mount.nodes().get(ino); }

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "procfsd/stats.hpp"
@@ -20,6 +21,9 @@ struct MountMetrics {
     std::string options;
     size_t nodes = 0;
     RequestCounts requests{};
+    std::string_view transport = "dev_fuse"; // transport_name()
+    uint64_t via_uring = 0;                  // requests that came over the io_uring rings
+    uint64_t via_dev = 0;                    // and over /dev/fuse
 };
 
 // Everything `procfsd stats` reports, read at one moment.
@@ -44,8 +48,9 @@ struct DaemonMetrics {
     std::vector<MountMetrics> mounts;
 };
 
-// The counters as `key value` lines (`procfsd stats`, SIGUSR1).
-std::string render_text(const DaemonMetrics& m);
+// The counters as `key value` lines (`procfsd stats`, SIGUSR1); with `mountpoint`, first that
+// mount's transport (`transport io_uring`).
+std::string render_text(const DaemonMetrics& m, std::string_view mountpoint = {});
 // The counters in the OpenMetrics text format: gauges and counters with # TYPE, # HELP and
 // # UNIT, requests per mount labelled with its mountpoint, the reap latency as a histogram of
 // cumulative buckets, and # EOF.

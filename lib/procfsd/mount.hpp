@@ -26,6 +26,7 @@
 #include "procfsd/policy.hpp"
 #include "procfsd/process_tracker.hpp"
 #include "procfsd/stats.hpp"
+#include "procfsd/transport.hpp"
 #include "procfsd/unique_fd.hpp"
 
 namespace procfsd {
@@ -107,12 +108,27 @@ public:
     [[nodiscard]] LinkHints& link_hints() noexcept { return link_hints_; }
     [[nodiscard]] ProcessTracker& tracker() noexcept { return shared_.tracker; }
     [[nodiscard]] Stats& stats() noexcept { return shared_.stats; }
-    // Counts a request on this mount and in the daemon's totals.
-    void count(Op op) noexcept
+    // Counts a request on this mount and in the daemon's totals, by the way it came.
+    void count(Op op, bool via_uring) noexcept
     {
         shared_.stats.count(op);
         requests_[static_cast<size_t>(op)].fetch_add(1, std::memory_order_relaxed);
+        (via_uring ? via_uring_ : via_dev_).fetch_add(1, std::memory_order_relaxed);
     }
+    // Requests that came over the io_uring rings, and over /dev/fuse.
+    [[nodiscard]] uint64_t requests_via_uring() const noexcept { return via_uring_.load(std::memory_order_relaxed); }
+    [[nodiscard]] uint64_t requests_via_dev() const noexcept { return via_dev_.load(std::memory_order_relaxed); }
+
+    // The transport: io_uring once INIT negotiated it and libfuse started the rings, else
+    // /dev/fuse. From the init handler: whether INIT negotiates io_uring; from libfuse's log
+    // (lib/transport.cpp): why the rings then did not start.
+    [[nodiscard]] Transport transport() const noexcept
+    {
+        return uring_negotiated_.load() && !uring_failed_.load() ? Transport::io_uring : Transport::dev_fuse;
+    }
+    [[nodiscard]] bool uring_asked() const noexcept { return uring_asked_; }
+    void uring_negotiated(bool yes) noexcept;
+    void uring_failed(std::string why);
     [[nodiscard]] uint64_t requests(Op op) const noexcept
     {
         return requests_[static_cast<size_t>(op)].load(std::memory_order_relaxed);
@@ -159,6 +175,11 @@ private:
     HandleTable<OpenDir> dirs_;
     std::atomic<bool> ended_{false};
     std::array<std::atomic<uint64_t>, static_cast<size_t>(Op::count_)> requests_{};
+    std::atomic<uint64_t> via_uring_{0};
+    std::atomic<uint64_t> via_dev_{0};
+    bool uring_asked_ = false; // set before the session exists
+    std::atomic<bool> uring_negotiated_{false};
+    std::atomic<bool> uring_failed_{false};
     std::mutex notify_mu_; // guards connected_ against notifications racing with stop()
     bool connected_ = false;
 };

@@ -36,6 +36,14 @@ struct MountOptions {
     enum class Resources : uint8_t { host, cgroup };
     Resources resources = Resources::host;
     std::string resources_cgroup;
+    // io_uring=: whether requests travel over FUSE's io_uring rings (one queue per CPU, served
+    // on the CPU that asked) or /dev/fuse: `auto` whenever the kernel allows it
+    // (/sys/module/fuse/parameters/enable_uring), `on` refuses to mount without it. See
+    // lib/transport.cpp.
+    enum class IoUring : uint8_t { automatic, on, off };
+    IoUring io_uring = IoUring::automatic;
+    // Ring entries per queue (io_uring_depth=): each holds a request buffer of max_write.
+    unsigned io_uring_depth = 2;
     // Generic VFS flags (nosuid, nodev, noexec, ...) handed to the kernel as given.
     std::vector<std::string> vfs_flags;
 

@@ -64,8 +64,25 @@ TEST_CASE("the Debian package unpacks to a daemon that serves a mount", "[packag
     CHECK(wait_until([&] { return read_file(mnt + "/self/status").has_value(); }, 10s));
     auto version = run_command(root + "/pkg/usr/sbin/procfsd --version");
     CHECK(version.find("procfsd ") == 0);
-    CHECK(run_command(root + "/pkg/usr/sbin/procfsd stats " + mnt).find("daemon_pid " + std::to_string(daemon)) !=
-          std::string::npos);
+    std::string stats = run_command(root + "/pkg/usr/sbin/procfsd stats " + mnt);
+    INFO(stats);
+    CHECK(stats.find("daemon_pid " + std::to_string(daemon)) != std::string::npos);
+    // The package is built with Debian's libfuse3 (3.14 on Debian 12: no io_uring), the
+    // smoke test of -Dsystem_libfuse=true: it serves over /dev/fuse whatever the kernel allows,
+    // and io_uring=on says why it cannot.
+    CHECK(run_command("ldd " + root + "/pkg/usr/sbin/procfsd").find("libfuse3.so.3") != std::string::npos);
+    CHECK(stats.find("transport dev_fuse\n") != std::string::npos);
+    std::string on = root + "/on";
+    ::mkdir(on.c_str(), 0755);
+    int mounted = 0;
+    std::string refused = run_command(root + "/pkg/usr/sbin/procfsd --control test-package ctl mount " + on +
+                                          " -o io_uring=on 2>&1",
+                                      &mounted);
+    INFO(refused);
+    CHECK(mounted != 0);
+    CHECK(refused.find("system's libfuse") != std::string::npos);
+    CHECK_FALSE(is_mounted(on));
+    ::rmdir(on.c_str());
     ::kill(daemon, SIGTERM);
     guard.reap();
 }

@@ -164,6 +164,25 @@ TestMount::TestMount(const std::string& options, const std::vector<std::string>&
         stop();
         throw std::runtime_error("procfsd did not mount " + dir_);
     }
+    check_transport(options);
+}
+
+// scripts/dev test runs each suite on one transport and says which: a mount that does not
+// ask otherwise must use it, so that a suite never passes on the other transport unnoticed.
+void TestMount::check_transport(const std::string& options)
+{
+    const char* expected = std::getenv("PROCFSD_EXPECT_TRANSPORT");
+    if (!expected || !*expected || options.find("io_uring=") != std::string::npos)
+        return;
+    struct stat st{};
+    ::lstat((mounts_[0] + "/self").c_str(), &st); // a first request: INIT has been answered
+    std::string stats = support::run_program({procfsd_binary(), "--control", control_, "stats", mounts_[0]},
+                                             true, 10)
+                            .out;
+    if (stats.find(std::string("transport ") + expected + "\n") == std::string::npos) {
+        stop();
+        throw std::runtime_error(mounts_[0] + ": expected transport " + std::string(expected) + ", the daemon says:\n" + stats);
+    }
 }
 
 void TestMount::stop()

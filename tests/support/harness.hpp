@@ -53,6 +53,8 @@ public:
     void daemon_reaped() noexcept { daemon_ = -1; }
 
 private:
+    void check_transport(const std::string& options);
+
     std::string dir_;
     std::vector<std::string> mounts_;
     std::string control_; // this daemon's control socket name

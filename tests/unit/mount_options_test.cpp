@@ -98,3 +98,19 @@ TEST_CASE("--help lists every option the table parses", "[unit][options]")
         }
     }
 }
+
+TEST_CASE("io_uring= and io_uring_depth= choose the transport and its queues", "[unit][options]")
+{
+    using R = MountOptions::IoUring;
+    CHECK(parse_ok("").io_uring == R::automatic);
+    CHECK(parse_ok("io_uring=auto").io_uring == R::automatic);
+    CHECK(parse_ok("io_uring=on").io_uring == R::on);
+    CHECK(parse_ok("io_uring=off").io_uring == R::off);
+    CHECK(parse_ok("io_uring_depth=8").io_uring_depth == 8);
+    CHECK(parse_ok("io_uring=on,io_uring_depth=4").to_string() == "rw,io_uring=on,io_uring_depth=4");
+    CHECK(parse_ok("io_uring=auto").to_string() == "rw");
+    CHECK(refusal("io_uring=yes").find("io_uring=yes") != std::string::npos);
+    CHECK(refusal("io_uring_depth=0").find("1 to 64") != std::string::npos);
+    CHECK(refusal("io_uring_depth=65").find("1 to 64") != std::string::npos);
+    CHECK(refusal("io_uring_depth=2x").find("io_uring_depth") != std::string::npos);
+}
