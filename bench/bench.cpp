@@ -164,7 +164,8 @@ void Bench::report()
                 system_pids_, opt_.procs, opt_.rounds);
     TargetSet& ts = targets_;
     for (Target* t :
-         {&ts.native, &ts.off, &ts.inv, &ts.floor, &ts.bindfs, &ts.native_pidns, &ts.pidns, &ts.w6})
+         {&ts.native, &ts.off, &ts.inv, &ts.floor, &ts.off_uring, &ts.floor_uring, &ts.bindfs, &ts.native_pidns,
+          &ts.pidns, &ts.w6})
         if (!t->measured && !t->name.empty())
             std::printf("  (%s not measured: %s)\n", t->name.c_str(), t->problem.c_str());
         else if (!t->problem.empty())

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "emergency_stop.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@ pid_t g_server_pids[32];
 std::atomic<size_t> g_server_count{0};
 char g_mount_paths[32][256];
 std::atomic<size_t> g_mount_count{0};
+std::atomic<char> g_uring_saved{0}; // the kernel's enable_uring before the bench, 0: untouched
 
 void stop_everything(int sig)
 {
@@ -34,6 +36,13 @@ void stop_everything(int sig)
     for (size_t i = 0; i < nm; ++i)
         if (g_mount_paths[i][0])
             ::umount2(g_mount_paths[i], MNT_DETACH);
+    if (char c = g_uring_saved.load()) {
+        int fd = ::open(uring_param, O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            [[maybe_unused]] auto n = ::write(fd, &c, 1);
+            ::close(fd);
+        }
+    }
     const char msg[] = "\nprocfsd-bench: interrupted; stopped what it started\n";
     [[maybe_unused]] auto w = ::write(2, msg, sizeof msg - 1);
     ::_exit(128 + sig);
@@ -88,5 +97,11 @@ void remember_mount(const std::string& path)
         g_mount_count.store(i + 1);
     }
 }
+
+} // namespace procfsd::bench
+
+namespace procfsd::bench {
+
+void remember_uring_param(char saved) { g_uring_saved = saved; }
 
 } // namespace procfsd::bench

@@ -35,6 +35,10 @@ void op_init(void*, fuse_conn_info* conn)
     if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
         conn->want |= FUSE_CAP_PARALLEL_DIROPS;
     conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+    conn->max_write = 128 << 10; // procfsd's max_request_payload
+#ifdef PROCFSD_FUSE_URING
+    conn->no_interrupt = 1;
+#endif
 }
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name)

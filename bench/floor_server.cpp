@@ -31,6 +31,9 @@ int main(int argc, char** argv)
     std::string mountpoint;
     app.add_option("--pids", pids, "pids listed at the root, 1..N (default 2000)")
         ->check(CLI::Range(1L, 10'000'000L));
+    bool io_uring = false;
+    app.add_flag("--io-uring", io_uring,
+                 "ask for FUSE over io_uring, at procfsd's queue depth (the kernel must allow it)");
     app.add_option("mountpoint", mountpoint,
                    "where to mount (foreground; SIGTERM/SIGINT unmount and exit)")
         ->required();
@@ -42,6 +45,10 @@ int main(int argc, char** argv)
     if (::geteuid() == 0)
         opts += ",allow_other";
     std::vector<const char*> fargv{"procfsd-floor", "-o", opts.c_str()};
+    if (io_uring) {
+        fargv.push_back("-o");
+        fargv.push_back("io_uring,io_uring_q_depth=2");
+    }
     fuse_args args =
         FUSE_ARGS_INIT(static_cast<int>(fargv.size()), const_cast<char**>(fargv.data()));
     fuse_session* se =

@@ -118,6 +118,11 @@ struct Results {
         auto* f = find(name);
         return f ? f->*which : none;
     }
+    // The floor a target is compared with: the one on the same transport.
+    static std::string floor_for(const std::string& name)
+    {
+        return name.size() > 6 && name.compare(name.size() - 6, 6, "-uring") == 0 ? "floor-uring" : "floor";
+    }
     double median(const std::string& name, Series TargetFigures::*which) const
     {
         return series(name, which).median();

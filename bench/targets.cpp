@@ -76,11 +76,18 @@ bool TargetSet::start_all(size_t pidns_procs)
     if (pidns_procs > 0)
         start_pidns(pidns_procs);
     pids_listed_ = support::list_pids(native.fd).size();
-    start_procfsd(off, "procfsd-off", "entry_timeout=3600");
-    start_procfsd(inv, "procfsd-inv", "hidepid=invisible");
-    start_floor(pids_listed_);
+    start_procfsd(off, "procfsd-off", "entry_timeout=3600,io_uring=off");
+    start_procfsd(inv, "procfsd-inv", "hidepid=invisible,io_uring=off");
+    start_floor(floor, "floor", pids_listed_, false);
+    if (uring_.on()) {
+        start_procfsd(off_uring, "procfsd-uring", "entry_timeout=3600,io_uring=on");
+        start_floor(floor_uring, "floor-uring", pids_listed_, true);
+    } else {
+        off_uring.problem = floor_uring.problem = "no FUSE over io_uring here: " + uring_.problem();
+        note("io_uring targets: %s", off_uring.problem.c_str());
+    }
     start_bindfs();
-    main = up({&native, &off, &inv, &floor, &bindfs});
+    main = up({&native, &off, &inv, &floor, &off_uring, &floor_uring, &bindfs});
     return off.up || inv.up;
 }
 
@@ -185,17 +192,21 @@ bool TargetSet::start_procfsd(Target& t, const std::string& name, const std::str
     return true;
 }
 
-bool TargetSet::start_floor(size_t pids)
+bool TargetSet::start_floor(Target& t, const std::string& name, size_t pids, bool io_uring)
 {
-    floor.name = "floor";
-    floor.kind = Kind::floor;
-    floor.root = dir_ + "/floor";
-    ::mkdir(floor.root.c_str(), 0755);
-    remember_mount(floor.root);
-    floor.daemon = spawn_server({opt_.floor, "--pids", std::to_string(pids), floor.root});
-    if (floor.daemon < 0 || !wait_ready(floor)) {
-        note("floor: %s", floor.problem.c_str());
-        stop(floor);
+    t.name = name;
+    t.kind = Kind::floor;
+    t.root = dir_ + "/" + name;
+    ::mkdir(t.root.c_str(), 0755);
+    remember_mount(t.root);
+    std::vector<std::string> argv{opt_.floor, "--pids", std::to_string(pids)};
+    if (io_uring)
+        argv.push_back("--io-uring");
+    argv.push_back(t.root);
+    t.daemon = spawn_server(argv);
+    if (t.daemon < 0 || !wait_ready(t)) {
+        note("%s: %s", name.c_str(), t.problem.c_str());
+        stop(t);
         return false;
     }
     return true;
@@ -284,7 +295,7 @@ void TargetSet::stop(Target& t)
 void TargetSet::stop_all()
 {
     stop_pidns();
-    for (Target* t : {&off, &inv, &floor, &bindfs, &w6, &res})
+    for (Target* t : {&off, &inv, &floor, &off_uring, &floor_uring, &bindfs, &w6, &res})
         if (t->daemon > 0 || (!t->root.empty() && support::is_mounted(t->root)))
             stop(*t);
     if (native.fd >= 0) {

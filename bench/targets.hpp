@@ -8,6 +8,7 @@
 
 #include "json.hpp"
 #include "pid_namespace.hpp"
+#include "uring_switch.hpp"
 
 #include <sys/types.h>
 
@@ -80,6 +81,9 @@ public:
     const std::string& dir() const { return dir_; }
 
     Target native, off, inv, floor, bindfs;
+    // The same procfsd and floor over FUSE's io_uring rings (the bench allows it in the kernel
+    // for its run: UringSwitch), if this build and kernel have it.
+    Target off_uring, floor_uring;
     Target native_ns;           // /proc bind-mounted in a new mount namespace: what that costs ps
     Target native_pidns, pidns; // the bench's pid namespace: the kernel's and procfsd's view
     Target w6;                  // W6's fresh daemon
@@ -88,7 +92,7 @@ public:
     std::vector<Target*> pidns_pair; // native-pidns, procfsd-pidns, if both came up
 
 private:
-    bool start_floor(size_t pids);
+    bool start_floor(Target& t, const std::string& name, size_t pids, bool io_uring);
     bool start_bindfs();
     bool wait_ready(Target& t);
     // The pid namespace of `procs` sleepers and its two targets, native-pidns (the kernel's
@@ -97,6 +101,7 @@ private:
     bool mount_kernel_instance(Target& t);
 
     const Options& opt_;
+    UringSwitch uring_; // before any mount, put back after the last is stopped
     std::string dir_;
     std::string bindfs_mode_, bindfs_version_;
     std::unique_ptr<support::PidNamespace> box_;

@@ -106,10 +106,10 @@ void report(const Context& ctx, Json& file)
                   res.at("native").last_scan.pids));
     Json scan;
     double n = res.median("native", &TargetFigures::scan_ms);
-    double f = res.median("floor", &TargetFigures::scan_ms);
     for (auto& name : names) {
         auto& fig = res.at(name);
         auto& ls = fig.last_scan;
+        double f = res.median(Results::floor_for(name), &TargetFigures::scan_ms);
         table_row(name, fig.scan_ms, n, f, "ms",
                   strprintf("%.1f us/pid%s", fig.scan_ms.median() * 1e3 / std::max(1L, ls.pids),
                             ls.errors ? strprintf(", %ld errors", ls.errors).c_str() : ""));
@@ -135,7 +135,6 @@ void report(const Context& ctx, Json& file)
     table_header("W1 ps -eo pid,user,comm,args (FUSE targets: unshare -m, mount --bind X /proc)");
     Json ps;
     n = res.median("native", &TargetFigures::ps_ms);
-    f = res.median("floor", &TargetFigures::ps_ms);
     std::vector<std::string> ps_names(names);
     ps_names.insert(ps_names.begin() + 1, ctx.targets.native_ns.name);
     for (auto& name : ps_names) {
@@ -145,7 +144,7 @@ void report(const Context& ctx, Json& file)
             extra += "; FAILED: " + fig.ps_problem;
         if (name == ctx.targets.native_ns.name)
             extra += " (ps over /proc bound in a new namespace: the unshare+mount cost)";
-        ps_row(name, fig, n, f, extra, ps);
+        ps_row(name, fig, n, res.median(Results::floor_for(name), &TargetFigures::ps_ms), extra, ps);
     }
     np = res.median("native-pidns", &TargetFigures::ps_ms);
     for (Target* t : ctx.targets.pidns_pair) {

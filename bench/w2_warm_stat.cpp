@@ -70,9 +70,9 @@ void report(const Context& ctx, Json& file)
     table_header("W2 warm stat: stat <pid> and <pid>/status for every pid, the third pass");
     Json j;
     double n = res.median("native", &TargetFigures::pass2_ms);
-    double f = res.median("floor", &TargetFigures::pass2_ms);
     for (Target* t : ctx.targets.main) {
         auto& name = t->name;
+        double f = res.median(Results::floor_for(name), &TargetFigures::pass2_ms);
         auto& fig = res.at(name);
         bool counted = !fig.requests_pass2.empty();
         const std::string& last = fig.requests_pass2_last;

@@ -133,8 +133,9 @@ void report(const Context& ctx, Json& file)
     Json j;
     for (const char* f : w3_files) {
         table_header(strprintf("W3 open/read/close %s, %ld times", f, ctx.options.w3_iters));
-        double n = res.w3("native", f).median(), fl = res.w3("floor", f).median();
+        double n = res.w3("native", f).median();
         for (Target* t : ctx.targets.main) {
+            double fl = res.w3(Results::floor_for(t->name), f).median();
             long errors = res.at(t->name).w3_errors;
             table_row(t->name, res.w3(t->name, f), n, fl, "us/op",
                       errors ? strprintf("%ld errors in all", errors) : "");

@@ -21,6 +21,7 @@ void init(void* userdata, fuse_conn_info* conn)
     conn->want &= ~FUSE_CAP_ASYNC_DIO;
     // Content is read through at the caller's offset; nothing is spliced or cached.
     conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+    conn->max_write = static_cast<unsigned>(max_request_payload);
 #ifdef PROCFSD_FUSE_URING
     // No handler waits on anything a signal should cut short, and none registers an interrupt
     // callback: INTERRUPT is answered ENOSYS once, so the kernel sends no more, and libfuse

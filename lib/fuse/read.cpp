@@ -8,10 +8,6 @@
 
 namespace procfsd::fuse_op {
 
-namespace {
-// Reads never exceed the kernel's max_read (at most a few MiB); one buffer per worker thread.
-constexpr size_t max_read_size = 4u << 20;
-}
 
 void read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi)
 {
@@ -24,8 +20,9 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi
                            std::min(size, file.content->size() - from));
             return replied;
         }
+        // One buffer per request thread, as large as the largest read it served.
         thread_local std::vector<char> buf;
-        size_t want = std::min(size, max_read_size);
+        size_t want = std::min(size, max_request_payload);
         if (buf.size() < want)
             buf.resize(want);
         ssize_t n = source::pread(r, file.plan, *file.node, file.fd.get(), buf.data(), want, off);

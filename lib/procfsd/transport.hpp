@@ -6,6 +6,8 @@
 // each request served on the CPU that sent it. Even on io_uring, notifications (inval_entry,
 // poll), FORGET and INTERRUPT travel over /dev/fuse, so its workers keep running.
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -14,6 +16,13 @@
 namespace procfsd {
 
 enum class Transport : uint8_t { dev_fuse, io_uring };
+
+// The largest READ reply and WRITE a request carries (max_write, hence max_pages). Every ring
+// entry (queue depth x CPUs, per mount) and every request thread keeps a buffer of this size,
+// resident once a large read touched it: at libfuse's default of 1 MiB, a hundred mounts could
+// hold hundreds of MiB. /proc's files are read in pieces of at most 128 KiB by cat and its
+// like, and a larger read(2) is split by the kernel into requests at increasing offsets.
+constexpr size_t max_request_payload = size_t{128} << 10;
 
 [[nodiscard]] std::string_view transport_name(Transport t) noexcept;
 
