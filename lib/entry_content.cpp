@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "procfsd/entry_content.hpp"
 
-#include <sstream>
+#include <cctype>
+#include <string_view>
 #include <vector>
 
 #include "procfsd/caller.hpp"
@@ -53,21 +54,31 @@ std::string edit_stat(std::string_view stat, Edit edit)
     auto close = stat.rfind(')');
     if (close == std::string_view::npos)
         return std::string(stat);
-    std::string head(stat.substr(0, close + 1));
-    std::istringstream in(std::string(stat.substr(close + 1)));
-    std::vector<std::string> fields;
-    std::string f;
-    while (in >> f)
-        fields.push_back(f);
+    // The fields after comm, split on whitespace (views into `stat`); an edit replaces one.
+    std::vector<std::string_view> fields;
+    fields.reserve(52);
+    std::string_view rest = stat.substr(close + 1);
+    for (size_t i = 0; i < rest.size();) {
+        while (i < rest.size() && std::isspace(static_cast<unsigned char>(rest[i])))
+            ++i;
+        size_t start = i;
+        while (i < rest.size() && !std::isspace(static_cast<unsigned char>(rest[i])))
+            ++i;
+        if (i > start)
+            fields.push_back(rest.substr(start, i - start));
+    }
     auto set = [&](size_t field, const char* value) {
         if (field >= 3 && field - 3 < fields.size())
             fields[field - 3] = value;
     };
     edit(fields, set);
-    std::string out = head;
-    for (auto& x : fields)
-        out += " " + x;
-    out += "\n";
+    std::string out(stat.substr(0, close + 1));
+    out.reserve(stat.size() + 16);
+    for (auto x : fields) {
+        out += ' ';
+        out += x;
+    }
+    out += '\n';
     return out;
 }
 
@@ -75,7 +86,7 @@ std::string edit_stat(std::string_view stat, Edit edit)
 
 std::string zero_unpermitted_stat(std::string_view stat)
 {
-    return edit_stat(stat, [](const std::vector<std::string>& fields, auto set) {
+    return edit_stat(stat, [](const std::vector<std::string_view>& fields, auto set) {
         // startcode and endcode read 1 while the task has an mm (the daemon's reading shows a
         // code address), else 0; startstack, kstkesp, kstkeip and wchan 0; start_data ..
         // env_end and exit_code 0.
@@ -89,7 +100,7 @@ std::string zero_unpermitted_stat(std::string_view stat)
 
 std::string running_stat(std::string_view stat)
 {
-    return edit_stat(stat, [](const std::vector<std::string>&, auto set) {
+    return edit_stat(stat, [](const std::vector<std::string_view>&, auto set) {
         set(3, "R");
         set(35, "0"); // do_task_stat: !task_is_running()
     });
