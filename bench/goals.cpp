@@ -70,7 +70,7 @@ Reading w1_ps_bindfs(const Results& r, const Mount& m, double limit)
 Reading w1_scan_floor(const Results& r, const Mount& m, double limit)
 {
     return ratio_at_most(r.median(m.name, &TargetFigures::scan_ms),
-                         r.median("floor", &TargetFigures::scan_ms), limit,
+                         r.median(Results::floor_for(m.name), &TargetFigures::scan_ms), limit,
                          "%.2fx (%.1f vs %.1f ms)");
 }
 
@@ -97,7 +97,7 @@ Reading w3_floor(const Results& r, const Mount& m, double limit)
     std::string per;
     bool all = true;
     for (const char* file : {"meminfo", "uptime", "self/stat"}) {
-        double a = r.w3("floor", file).median();
+        double a = r.w3(Results::floor_for(m.name), file).median();
         double c = r.w3(m.name, file).median();
         tf += a;
         tx += c;
@@ -265,6 +265,21 @@ Reading w6_bytes(const Results& r, const Mount&, double limit)
     return reading(worst > 0, worst <= limit, "per process looked up, " + per);
 }
 
+// ps against the floor on the mount's own transport (what procfsd adds to FUSE).
+Reading w1_ps_floor(const Results& r, const Mount& m, double limit)
+{
+    return ratio_at_most(r.median(m.name, &TargetFigures::ps_ms),
+                         r.median(Results::floor_for(m.name), &TargetFigures::ps_ms), limit,
+                         "%.2fx (%.1f vs %.1f ms)");
+}
+
+// One W3 file against native.
+Reading w3_meminfo_native(const Results& r, const Mount& m, double limit)
+{
+    return ratio_at_most(r.w3(m.name, "meminfo").median(), r.w3("native", "meminfo").median(), limit,
+                         "%.2fx (%.1f vs %.1f us)");
+}
+
 // Judged for each procfsd mount in turn.
 constexpr Goal mount_goals[] = {
     {"W1ps-native", "W1 ps: {mount} <= 3.0x native", 3.0, w1_ps_native},
@@ -278,6 +293,18 @@ constexpr Goal mount_goals[] = {
     {"W5-stale", "W5: {mount} zero stale answers", 0, w5_stale},
     {"W5-counters", "W5: {mount} tracked/pidfds back to baseline", 5, w5_counters},
     {"W5-rss", "W5: {mount} daemon RSS within 10% of baseline", 0.10, w5_rss},
+};
+
+// Judged for the mounts on each transport (procfsd-off on /dev/fuse, procfsd-uring on io_uring).
+constexpr Goal transport_goals[] = {
+    {"W1ps-floor", "W1 ps: {mount} <= 1.15x the floor on its transport", 1.15, w1_ps_floor},
+    {"W3-floor115", "W3: {mount} <= 1.15x the floor on its transport (each file)", 1.15, w3_floor},
+};
+
+// Judged for the io_uring mount only.
+constexpr Goal uring_goals[] = {
+    {"W1ps-native-uring", "W1 ps: {mount} <= 2.0x native", 2.0, w1_ps_native},
+    {"W3meminfo-native-uring", "W3: {mount} meminfo <= 3.0x native", 3.0, w3_meminfo_native},
 };
 
 // Judged once.
@@ -327,6 +354,17 @@ void report_goals(const Results& results, Json& file)
         for (const Goal& g : mount_goals)
             if (Reading r = g.judge(results, m, g.limit); r.listed)
                 print_goal(std::string(g.id) + "-" + m.tag, with_mount(g.text, m.name), r, goals);
+    for (const Mount& m : {Mount{"procfsd-off", "off"}, Mount{"procfsd-uring", "uring"}}) {
+        if (!results.find(m.name))
+            continue;
+        for (const Goal& g : transport_goals)
+            if (Reading r = g.judge(results, m, g.limit); r.listed)
+                print_goal(std::string(g.id) + "-" + m.tag, with_mount(g.text, m.name), r, goals);
+    }
+    if (results.find("procfsd-uring"))
+        for (const Goal& g : uring_goals)
+            if (Reading r = g.judge(results, {"procfsd-uring", "uring"}, g.limit); r.listed)
+                print_goal(std::string(g.id), with_mount(g.text, "procfsd-uring"), r, goals);
     for (const Goal& g : daemon_goals)
         if (Reading r = g.judge(results, {}, g.limit); r.listed)
             print_goal(std::string(g.id), std::string(g.text), r, goals);
