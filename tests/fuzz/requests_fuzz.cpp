@@ -113,9 +113,10 @@ struct Harness {
         opts.read_only = true;
         mount = std::make_shared<procfsd::Mount>(
             "/nonexistent/fuzz", opts, procfsd::Mount::Shared{identity, *tracker, stats, handles, true, -1});
+        // Designated: libfuse 3.18 added a member (clone_fd) that 3.14 does not have.
         static const fuse_custom_io io{
             // libfuse passes the session's userdata (the Mount): the harness is `self`.
-            [](int, struct iovec* iov, int count, void*) -> ssize_t {
+            .writev = [](int, struct iovec* iov, int count, void*) -> ssize_t {
                 auto* h = Harness::self;
                 std::vector<char> all;
                 for (int i = 0; i < count; ++i)
@@ -127,9 +128,7 @@ struct Harness {
                 h->last_body.assign(all.begin() + sizeof oh, all.end());
                 return static_cast<ssize_t>(all.size());
             },
-            [](int, void*, size_t, void*) -> ssize_t { return 0; },
-            nullptr,
-            nullptr,
+            .read = [](int, void*, size_t, void*) -> ssize_t { return 0; },
         };
         self = this;
         if (mount->mount(&io, 0))

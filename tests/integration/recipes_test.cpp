@@ -167,10 +167,16 @@ std::vector<std::string> comparable(const std::string& out)
         } else if (f[0] == "sleeper") {
             rows.push_back(words_only);
         } else if (numeric(f[0])) {
+            // The states of the tool itself and of the shell that started it (a sh other than
+            // the namespace's first, which forks the tool and the rest of the pipeline, then
+            // waits) depend on the moment it was read: running or sleeping.
+            auto volatile_state = [&](const std::string& command) {
+                return command == "ps" || command == "top" || (command == "sh" && pid(f[0]) != "1");
+            };
             if (in_top && f.size() >= 12)
-                rows.push_back("top " + pid(f[0]) + " " + f[1] + " " + (f[11] == "top" ? "-" : f[7]) + " " + f[11]);
+                rows.push_back("top " + pid(f[0]) + " " + f[1] + " " + (volatile_state(f[11]) ? "-" : f[7]) + " " + f[11]);
             else if (!in_top && f.size() >= 4)
-                rows.push_back("ps " + pid(f[0]) + " " + pid(f[1]) + " " + (f[3] == "ps" ? "-" : f[2]) + " " + f[3]);
+                rows.push_back("ps " + pid(f[0]) + " " + pid(f[1]) + " " + (volatile_state(f[3]) ? "-" : f[2]) + " " + f[3]);
         }
     }
     // top lists by %CPU, which moves with the machine's load (top itself may or may not have
