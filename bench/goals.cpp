@@ -248,6 +248,23 @@ Reading w7_plain(const Results& r, const Mount&, double limit)
                          "%.2fx (%.1f vs %.1f us)");
 }
 
+Reading w7_lxcfs_uring(const Results& r, const Mount&, double limit)
+{
+    if (!r.w7 || !r.w7->meminfo_us.count("procfsd-res-uring"))
+        return not_listed();
+    double res = w7_meminfo(r, "procfsd-res-uring"), lxcfs = w7_meminfo(r, "lxcfs");
+    return reading(std::isfinite(lxcfs / res), lxcfs / res >= limit,
+                   strprintf("%.2fx faster (%.1f vs %.1f us)", lxcfs / res, res, lxcfs));
+}
+
+Reading w7_plain_uring(const Results& r, const Mount&, double limit)
+{
+    if (!r.w7 || !r.w7->meminfo_us.count("procfsd-res-uring"))
+        return not_listed();
+    return ratio_at_most(w7_meminfo(r, "procfsd-res-uring"), w7_meminfo(r, "procfsd-uring"), limit,
+                         "%.2fx (%.1f vs %.1f us)");
+}
+
 // Per process looked up (tracked or, past the pidfd budget, served untracked: both cost their
 // nodes); the same as per tracked process while every one is tracked.
 Reading w6_bytes(const Results& r, const Mount&, double limit)
@@ -316,6 +333,10 @@ constexpr Goal daemon_goals[] = {
     {"W6-bytes", "W6: <= 1 KiB of daemon RSS per tracked process", 1024, w6_bytes},
     {"W7-lxcfs", "W7: a container's meminfo >= 3x faster than LXCFS's", 3.0, w7_lxcfs},
     {"W7-plain", "W7: a container's meminfo <= 1.3x procfsd's plain meminfo", 1.3, w7_plain},
+    {"W7-lxcfs-uring", "W7 on io_uring: a container's meminfo >= 3x faster than LXCFS's", 3.0,
+     w7_lxcfs_uring},
+    {"W7-plain-uring", "W7 on io_uring: a container's meminfo <= 1.3x the plain one", 1.3,
+     w7_plain_uring},
 };
 
 std::string with_mount(std::string_view text, const std::string& mount)

@@ -295,7 +295,7 @@ void TargetSet::stop(Target& t)
 void TargetSet::stop_all()
 {
     stop_pidns();
-    for (Target* t : {&off, &inv, &floor, &off_uring, &floor_uring, &bindfs, &w6, &res})
+    for (Target* t : {&off, &inv, &floor, &off_uring, &floor_uring, &bindfs, &w6, &res, &res_uring})
         if (t->daemon > 0 || (!t->root.empty() && support::is_mounted(t->root)))
             stop(*t);
     if (native.fd >= 0) {

@@ -88,6 +88,7 @@ public:
     Target native_pidns, pidns; // the bench's pid namespace: the kernel's and procfsd's view
     Target w6;                  // W6's fresh daemon
     Target res;                 // W7's resources=cgroup daemon
+    Target res_uring;           // the same on io_uring
     std::vector<Target*> main;  // native, off, inv, floor, bindfs: those up
     std::vector<Target*> pidns_pair; // native-pidns, procfsd-pidns, if both came up
 

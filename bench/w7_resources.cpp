@@ -231,19 +231,28 @@ void run(Context& ctx, int, const std::vector<Target*>&)
         note("W7: %s", out.problem.c_str());
         return;
     }
-    if (!ctx.targets.start_procfsd(ctx.targets.res, "procfsd-res", "resources=cgroup"))
+    if (!ctx.targets.start_procfsd(ctx.targets.res, "procfsd-res", "resources=cgroup,io_uring=off"))
         return;
+    // The same on io_uring, against the plain mount on io_uring.
+    bool uring = ctx.targets.off_uring.up &&
+                 ctx.targets.start_procfsd(ctx.targets.res_uring, "procfsd-res-uring", "resources=cgroup,io_uring=on");
     Lxcfs lxcfs(ctx.targets.dir() + "/lxcfs");
     if (!lxcfs.up())
         note("W7: lxcfs did not start (scripts/dev installs it): measured without it");
     std::vector<std::pair<std::string, std::string>> paths{
         {"procfsd-off", ctx.targets.off.root + "/meminfo"},
         {"procfsd-res", ctx.targets.res.root + "/meminfo"}};
+    if (uring) {
+        paths.emplace_back("procfsd-uring", ctx.targets.off_uring.root + "/meminfo");
+        paths.emplace_back("procfsd-res-uring", ctx.targets.res_uring.root + "/meminfo");
+    }
     if (lxcfs.up())
         paths.emplace_back("lxcfs", lxcfs.path("meminfo"));
     time_meminfo(ctx, box, paths, out);
     load_cost(ctx, lxcfs, daemon_pid_of(ctx.targets.res, ctx.targets.counters(ctx.targets.res)), out);
     ctx.targets.stop(ctx.targets.res);
+    if (uring)
+        ctx.targets.stop(ctx.targets.res_uring);
 }
 
 void report(const Context& ctx, Json& file)
@@ -256,9 +265,15 @@ void report(const Context& ctx, Json& file)
                            ctx.options.w3_iters));
     Json j;
     double plain = r.meminfo_us.count("procfsd-off") ? r.meminfo_us.at("procfsd-off").median() : NAN;
+    double plain_uring =
+        r.meminfo_us.count("procfsd-uring") ? r.meminfo_us.at("procfsd-uring").median() : NAN;
     for (auto& [name, s] : r.meminfo_us) {
-        table_row(name, s, plain, NAN, "us/op", name == "procfsd-res" ? "resources=cgroup" : "");
-        j["meminfo_us"][name] = series_json(s, plain, NAN);
+        bool on_ring = name.find("uring") != std::string::npos;
+        table_row(name, s, on_ring ? plain_uring : plain, NAN, "us/op",
+                  name == "procfsd-res"         ? "resources=cgroup"
+                  : name == "procfsd-res-uring" ? "resources=cgroup on io_uring; x native: to procfsd-uring"
+                                                : "");
+        j["meminfo_us"][name] = series_json(s, on_ring ? plain_uring : plain, NAN);
     }
     std::printf("\nW7 loadavg's background cost: %zu cgroups of %zu threads, each read once, "
                 "over %.0f s\n  procfsd %.2f%% CPU (%lld cgroups sampled), LXCFS -l %.2f%% CPU%s%s\n",
