@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "emergency_stop.hpp"
 
+#include "uring_switch.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -37,7 +39,7 @@ void stop_everything(int sig)
         if (g_mount_paths[i][0])
             ::umount2(g_mount_paths[i], MNT_DETACH);
     if (char c = g_uring_saved.load()) {
-        int fd = ::open(uring_param, O_WRONLY | O_CLOEXEC);
+        int fd = ::open(support::enable_uring_path, O_WRONLY | O_CLOEXEC);
         if (fd >= 0) {
             [[maybe_unused]] auto n = ::write(fd, &c, 1);
             ::close(fd);

@@ -25,9 +25,8 @@ void forget_server(pid_t pid);
 
 void remember_mount(const std::string& path);
 
-// The kernel's switch for FUSE over io_uring, and its value before the bench changed it
-// (UringSwitch), put back by an interrupted bench too; 0: nothing to put back.
-constexpr const char* uring_param = "/sys/module/fuse/parameters/enable_uring";
+// The value of the kernel's switch for FUSE over io_uring before the bench changed it
+// (support::UringSwitch), put back by an interrupted bench too; 0: nothing to put back.
 void remember_uring_param(char saved);
 
 } // namespace procfsd::bench

@@ -79,11 +79,23 @@ bool TargetSet::start_all(size_t pidns_procs)
     start_procfsd(off, "procfsd-off", "entry_timeout=3600,io_uring=off");
     start_procfsd(inv, "procfsd-inv", "hidepid=invisible,io_uring=off");
     start_floor(floor, "floor", pids_listed_, false);
-    if (uring_.on()) {
+    std::string no_uring;
+#ifndef PROCFSD_FUSE_URING
+    no_uring = "built with the system's libfuse (-Dsystem_libfuse=true)";
+#endif
+    if (no_uring.empty() && !support::io_uring_allowed())
+        no_uring = "kernel.io_uring_disabled is set";
+    if (no_uring.empty()) {
+        uring_.emplace('Y');
+        remember_uring_param(uring_->saved());
+        if (!uring_->usable())
+            no_uring = std::string("cannot set ") + support::enable_uring_path + " (Linux 6.14+)";
+    }
+    if (no_uring.empty()) {
         start_procfsd(off_uring, "procfsd-uring", "entry_timeout=3600,io_uring=on");
         start_floor(floor_uring, "floor-uring", pids_listed_, true);
     } else {
-        off_uring.problem = floor_uring.problem = "no FUSE over io_uring here: " + uring_.problem();
+        off_uring.problem = floor_uring.problem = "no FUSE over io_uring here: " + no_uring;
         note("io_uring targets: %s", off_uring.problem.c_str());
     }
     start_bindfs();

@@ -10,6 +10,8 @@
 #include "pid_namespace.hpp"
 #include "uring_switch.hpp"
 
+#include <optional>
+
 #include <sys/types.h>
 
 #include <initializer_list>
@@ -82,7 +84,7 @@ public:
 
     Target native, off, inv, floor, bindfs;
     // The same procfsd and floor over FUSE's io_uring rings (the bench allows it in the kernel
-    // for its run: UringSwitch), if this build and kernel have it.
+    // for its run: uring_), if this build and kernel have it.
     Target off_uring, floor_uring;
     Target native_ns;           // /proc bind-mounted in a new mount namespace: what that costs ps
     Target native_pidns, pidns; // the bench's pid namespace: the kernel's and procfsd's view
@@ -102,7 +104,9 @@ private:
     bool mount_kernel_instance(Target& t);
 
     const Options& opt_;
-    UringSwitch uring_; // before any mount, put back after the last is stopped
+    // The kernel's switch, set before the io_uring mounts and put back after the last is
+    // stopped (the destructor's stop_all() runs first).
+    std::optional<support::UringSwitch> uring_;
     std::string dir_;
     std::string bindfs_mode_, bindfs_version_;
     std::unique_ptr<support::PidNamespace> box_;

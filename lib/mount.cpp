@@ -208,6 +208,16 @@ sys::Failure Mount::mount(const fuse_custom_io* io, int fd, bool over_existing)
     return {};
 }
 
+uint64_t Mount::requests_via_dev() const noexcept
+{
+    // Read first, so that the total, read after, counts every request it counted.
+    uint64_t uring = requests_via_uring();
+    uint64_t all = 0;
+    for (auto& n : requests_)
+        all += n.load(std::memory_order_relaxed);
+    return all - std::min(all, uring);
+}
+
 void Mount::uring_negotiated(bool yes) noexcept
 {
     uring_negotiated_ = yes;

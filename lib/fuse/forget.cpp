@@ -16,7 +16,7 @@ namespace fuse_op {
 void forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
     auto& mount = *static_cast<Mount*>(fuse_req_userdata(req));
-    mount.count(Op::forget, false); // FORGETs always come over /dev/fuse
+    mount.count(Op::forget); // FORGETs always come over /dev/fuse
     forget_node(mount, ino, nlookup);
     fuse_reply_none(req);
 }
@@ -24,7 +24,7 @@ void forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 void forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets)
 {
     auto& mount = *static_cast<Mount*>(fuse_req_userdata(req));
-    mount.count(Op::forget, false); // FORGETs always come over /dev/fuse
+    mount.count(Op::forget); // FORGETs always come over /dev/fuse
     for (size_t i = 0; i < count; ++i)
         forget_node(mount, forgets[i].ino, forgets[i].nlookup);
     fuse_reply_none(req);

@@ -25,7 +25,7 @@ struct Request {
 #ifdef PROCFSD_FUSE_URING
         mount.count(op, fuse_req_is_uring(r));
 #else
-        mount.count(op, false);
+        mount.count(op);
 #endif
     }
 

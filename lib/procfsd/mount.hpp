@@ -108,16 +108,17 @@ public:
     [[nodiscard]] LinkHints& link_hints() noexcept { return link_hints_; }
     [[nodiscard]] ProcessTracker& tracker() noexcept { return shared_.tracker; }
     [[nodiscard]] Stats& stats() noexcept { return shared_.stats; }
-    // Counts a request on this mount and in the daemon's totals, by the way it came.
-    void count(Op op, bool via_uring) noexcept
+    // Counts a request on this mount and in the daemon's totals, and apart those that came over
+    // the io_uring rings (the rest came over /dev/fuse: requests_via_dev()).
+    void count(Op op, bool via_uring = false) noexcept
     {
         shared_.stats.count(op);
         requests_[static_cast<size_t>(op)].fetch_add(1, std::memory_order_relaxed);
-        (via_uring ? via_uring_ : via_dev_).fetch_add(1, std::memory_order_relaxed);
+        if (via_uring)
+            via_uring_.fetch_add(1, std::memory_order_relaxed);
     }
-    // Requests that came over the io_uring rings, and over /dev/fuse.
     [[nodiscard]] uint64_t requests_via_uring() const noexcept { return via_uring_.load(std::memory_order_relaxed); }
-    [[nodiscard]] uint64_t requests_via_dev() const noexcept { return via_dev_.load(std::memory_order_relaxed); }
+    [[nodiscard]] uint64_t requests_via_dev() const noexcept;
 
     // The transport: io_uring once INIT negotiated it and libfuse started the rings, else
     // /dev/fuse. From the init handler: whether INIT negotiates io_uring; from libfuse's log
@@ -176,7 +177,6 @@ private:
     std::atomic<bool> ended_{false};
     std::array<std::atomic<uint64_t>, static_cast<size_t>(Op::count_)> requests_{};
     std::atomic<uint64_t> via_uring_{0};
-    std::atomic<uint64_t> via_dev_{0};
     bool uring_asked_ = false; // set before the session exists
     std::atomic<bool> uring_negotiated_{false};
     std::atomic<bool> uring_failed_{false};

@@ -15,56 +15,18 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
 #include <thread>
 
 #include "harness.hpp"
+#include "uring_switch.hpp"
 
 using namespace procfsd::test;
 
 namespace {
 
-constexpr const char* enable_uring = "/sys/module/fuse/parameters/enable_uring";
-
-// The kernel's switch for FUSE over io_uring, set to `value` for the life of this object and
-// put back as it was on every path (it is read at each mount's INIT only).
-class UringSwitch {
-public:
-    explicit UringSwitch(char value)
-    {
-        std::ifstream in(enable_uring);
-        if (!std::getline(in, saved_))
-            return;
-        usable_ = write(std::string(1, value));
-    }
-    UringSwitch(const UringSwitch&) = delete;
-    UringSwitch& operator=(const UringSwitch&) = delete;
-    ~UringSwitch()
-    {
-        if (!saved_.empty())
-            write(saved_);
-    }
-    // False where the kernel has no FUSE over io_uring (before Linux 6.14, or not built).
-    [[nodiscard]] bool usable() const noexcept { return usable_; }
-
-private:
-    static bool write(const std::string& v)
-    {
-        std::ofstream out(enable_uring);
-        out << v << "\n";
-        out.flush();
-        return static_cast<bool>(out);
-    }
-    std::string saved_;
-    bool usable_ = false;
-};
-
-// io_uring needs the kernel to allow it to this process too (kernel.io_uring_disabled).
-bool io_uring_allowed()
-{
-    auto v = read_file("/proc/sys/kernel/io_uring_disabled");
-    return !v || v->front() == '0';
-}
+using procfsd::support::enable_uring_path;
+using procfsd::support::io_uring_allowed;
+using procfsd::support::UringSwitch;
 
 // The line `transport X` of `procfsd stats MOUNTPOINT`.
 std::string transport_of(const TestMount& m, size_t i)
@@ -92,7 +54,7 @@ struct Both {
     Both()
     {
         if (!on.usable() || !io_uring_allowed())
-            SKIP("this kernel has no FUSE over io_uring (" << enable_uring << ")");
+            SKIP("this kernel has no FUSE over io_uring (" << enable_uring_path << ")");
         // Both said, so that the suite's transport is not expected of them.
         m = std::make_unique<TestMount>("io_uring=auto", std::vector<std::string>{"io_uring=off"});
         REQUIRE(lstat_errno(m->path("self")) == 0);
@@ -148,7 +110,7 @@ TEST_CASE("without the kernel's io_uring, auto serves over /dev/fuse and on refu
 {
     UringSwitch off('N');
     if (!off.usable())
-        SKIP("this kernel has no FUSE over io_uring (" << enable_uring << ")");
+        SKIP("this kernel has no FUSE over io_uring (" << enable_uring_path << ")");
     TestMount m("io_uring=auto"); // said, so the suite's transport is not expected of it
     REQUIRE(lstat_errno(m.path("self")) == 0);
     CHECK(transport_of(m, 0) == "dev_fuse");
@@ -160,7 +122,7 @@ TEST_CASE("without the kernel's io_uring, auto serves over /dev/fuse and on refu
     INFO(out);
     CHECK(status != 0);
     CHECK(out.find("EOPNOTSUPP") != std::string::npos);
-    CHECK(out.find(enable_uring) != std::string::npos);
+    CHECK(out.find(enable_uring_path) != std::string::npos);
     CHECK_FALSE(is_mounted(dir));
     ::rmdir(dir.c_str());
 }
