@@ -139,23 +139,73 @@ std::map<std::string, uint64_t, std::less<>> parse_keyed(std::string_view text)
 }
 
 // v1's hierarchical memory.stat keys (the cgroup and its descendants) under v2's names.
-constexpr std::pair<std::string_view, std::string_view> v1_stat_names[] = {
-    {"total_cache", "file"},
-    {"total_rss", "anon"},
-    {"total_rss_huge", "anon_thp"},
-    {"total_shmem", "shmem"},
-    {"total_mapped_file", "file_mapped"},
-    {"total_dirty", "file_dirty"},
-    {"total_writeback", "file_writeback"},
-    {"total_swapcached", "swapcached"},
-    {"total_inactive_anon", "inactive_anon"},
-    {"total_active_anon", "active_anon"},
-    {"total_inactive_file", "inactive_file"},
-    {"total_active_file", "active_file"},
-    {"total_unevictable", "unevictable"},
+// memory.stat's keys the resource files read, sorted by key for a binary search: v2's names,
+// and v1's hierarchical total_* keys (v1's plain keys count the cgroup alone, not its subtree).
+struct StatKey {
+    std::string_view key;
+    Stat stat;
 };
+constexpr StatKey v2_stat_keys[] = {
+    {"active_anon", Stat::active_anon},
+    {"active_file", Stat::active_file},
+    {"anon", Stat::anon},
+    {"anon_thp", Stat::anon_thp},
+    {"file", Stat::file},
+    {"file_dirty", Stat::file_dirty},
+    {"file_mapped", Stat::file_mapped},
+    {"file_thp", Stat::file_thp},
+    {"file_writeback", Stat::file_writeback},
+    {"inactive_anon", Stat::inactive_anon},
+    {"inactive_file", Stat::inactive_file},
+    {"kernel_stack", Stat::kernel_stack},
+    {"pagetables", Stat::pagetables},
+    {"sec_pagetables", Stat::sec_pagetables},
+    {"shmem", Stat::shmem},
+    {"shmem_thp", Stat::shmem_thp},
+    {"slab_reclaimable", Stat::slab_reclaimable},
+    {"slab_unreclaimable", Stat::slab_unreclaimable},
+    {"swapcached", Stat::swapcached},
+    {"unevictable", Stat::unevictable},
+    {"zswap", Stat::zswap},
+    {"zswapped", Stat::zswapped},
+};
+constexpr StatKey v1_stat_keys[] = {
+    {"total_active_anon", Stat::active_anon},
+    {"total_active_file", Stat::active_file},
+    {"total_cache", Stat::file},
+    {"total_dirty", Stat::file_dirty},
+    {"total_inactive_anon", Stat::inactive_anon},
+    {"total_inactive_file", Stat::inactive_file},
+    {"total_mapped_file", Stat::file_mapped},
+    {"total_rss", Stat::anon},
+    {"total_rss_huge", Stat::anon_thp},
+    {"total_shmem", Stat::shmem},
+    {"total_swapcached", Stat::swapcached},
+    {"total_unevictable", Stat::unevictable},
+    {"total_writeback", Stat::file_writeback},
+};
+constexpr auto by_key = [](const StatKey& a, const StatKey& b) { return a.key < b.key; };
+static_assert(std::is_sorted(std::begin(v2_stat_keys), std::end(v2_stat_keys), by_key));
+static_assert(std::is_sorted(std::begin(v1_stat_keys), std::end(v1_stat_keys), by_key));
+static_assert(std::size(v2_stat_keys) == stat_count);
+
+template <size_t N>
+const StatKey* find_key(const StatKey (&keys)[N], std::string_view key) noexcept
+{
+    auto it = std::lower_bound(std::begin(keys), std::end(keys), StatKey{key, Stat::count}, by_key);
+    return it != std::end(keys) && it->key == key ? it : nullptr;
+}
+
 
 } // namespace
+
+std::string_view stat_name(Stat s) noexcept
+{
+    for (const StatKey& k : v2_stat_keys)
+        if (k.stat == s)
+            return k.key;
+    return "";
+}
 
 std::string_view v1_name(Controller c) noexcept
 {
@@ -267,14 +317,6 @@ Membership parse_membership(std::string_view text, const Layout& layout)
     return out;
 }
 
-std::optional<Membership> membership_of(pid_t pid, const Layout& layout, KeptFiles* kept)
-{
-    auto text = read_text(fmt::format("/proc/{}/cgroup", pid), kept);
-    if (!text)
-        return std::nullopt;
-    return parse_membership(*text, layout);
-}
-
 Membership everywhere(const std::string& path)
 {
     Membership out;
@@ -295,19 +337,23 @@ std::optional<Memory> read_memory(const Layout& layout, const Membership& m, Kep
     struct stat st{};
     if (!stat_text && ::stat(dir.c_str(), &st) != 0)
         return std::nullopt;
-    // v1's keys are renamed below; of its other keys only these are read.
-    constexpr std::string_view v1_also[] = {"hierarchical_memory_limit", "hierarchical_memsw_limit",
-                                            "total_swap"};
     bool v2 = layout.version(c) == Version::v2;
-    std::map<std::string, uint64_t, std::less<>> stat;
-    for_each_keyed(stat_text.value_or(""), [&](std::string_view key, uint64_t value) {
-        bool wanted = v2 || std::find(std::begin(v1_also), std::end(v1_also), key) != std::end(v1_also) ||
-                      std::any_of(std::begin(v1_stat_names), std::end(v1_stat_names),
-                                  [&](const auto& names) { return names.first == key; });
-        if (wanted)
-            stat.emplace(key, value);
-    });
     Memory out;
+    // v1's memory.stat also gives the least limits up the tree (hierarchical_*_limit), and the
+    // swap used (total_swap) where the kernel accounts swap.
+    std::optional<uint64_t> memory_limit, both_limit, swapped;
+    for_each_keyed(stat_text.value_or(""), [&](std::string_view key, uint64_t value) {
+        if (const StatKey* k = v2 ? find_key(v2_stat_keys, key) : find_key(v1_stat_keys, key))
+            out.set(k->stat, value);
+        else if (v2)
+            return;
+        else if (key == "hierarchical_memory_limit")
+            memory_limit = value;
+        else if (key == "hierarchical_memsw_limit")
+            both_limit = value;
+        else if (key == "total_swap")
+            swapped = value;
+    });
     if (v2) {
         out.limit = least_up(layout, c, path, "memory.max", kept);
         out.usage = read_number(dir + "/memory.current", kept).value_or(0);
@@ -315,34 +361,25 @@ std::optional<Memory> read_memory(const Layout& layout, const Membership& m, Kep
             out.swap_usage = swap;
             out.swap_limit = least_up(layout, c, path, "memory.swap.max", kept);
         }
-        out.stat = std::move(stat);
         return out;
     }
-    // v1's memory.stat gives the least limits up the tree itself (hierarchical_*_limit), and
-    // the swap used (total_swap) where the kernel accounts swap.
-    auto hierarchical = [&](const char* key, const char* file) {
-        auto it = stat.find(key);
-        return it != stat.end() ? (it->second >= (uint64_t{1} << 62) ? unlimited : it->second)
-                                : least_up(layout, c, path, file, kept);
+    auto hierarchical = [&](const std::optional<uint64_t>& given, const char* file) {
+        return given ? (*given >= (uint64_t{1} << 62) ? unlimited : *given)
+                     : least_up(layout, c, path, file, kept);
     };
-    out.limit = hierarchical("hierarchical_memory_limit", "memory.limit_in_bytes");
+    out.limit = hierarchical(memory_limit, "memory.limit_in_bytes");
     out.usage = read_number(dir + "/memory.usage_in_bytes", kept).value_or(0);
-    std::optional<uint64_t> swapped;
-    if (auto it = stat.find("total_swap"); it != stat.end())
-        swapped = it->second;
-    else if (auto both = read_number(dir + "/memory.memsw.usage_in_bytes", kept)) // memory and swap
-        swapped = *both > out.usage ? *both - out.usage : 0;
+    if (!swapped)
+        if (auto both = read_number(dir + "/memory.memsw.usage_in_bytes", kept)) // memory and swap
+            swapped = *both > out.usage ? *both - out.usage : 0;
     if (swapped) {
-        uint64_t both_limit = hierarchical("hierarchical_memsw_limit", "memory.memsw.limit_in_bytes");
+        uint64_t both = hierarchical(both_limit, "memory.memsw.limit_in_bytes");
         out.swap_usage = swapped;
-        out.swap_limit = both_limit == unlimited  ? unlimited
-                         : out.limit == unlimited ? both_limit
-                         : both_limit > out.limit ? both_limit - out.limit
+        out.swap_limit = both == unlimited        ? unlimited
+                         : out.limit == unlimited ? both
+                         : both > out.limit       ? both - out.limit
                                                   : 0;
     }
-    for (auto [from, to] : v1_stat_names)
-        if (auto it = stat.find(from); it != stat.end())
-            out.stat[std::string(to)] = it->second;
     return out;
 }
 

@@ -96,21 +96,35 @@ std::optional<pid_t> Containers::namespace_init(const Caller& reader)
     return init;
 }
 
-std::optional<cgroup::Membership> Containers::of(const Caller& reader)
+std::shared_ptr<const cgroup::Membership> Containers::of(const Caller& reader)
 {
     auto me = seen(reader);
     if (!me)
-        return std::nullopt;
+        return nullptr;
     // In the daemon's namespace there is no container's init to ask: the reader's own cgroup
     // (its process's: v1 lets threads of a process sit in different cgroups).
     if (me->ns == own_ns_)
-        return cgroup::parse_membership(me->cgroup, layout_);
+        return parsed(me->cgroup);
     pid_t init = init_of(me->ns, reader.tgid() > 0 ? reader.tgid() : reader.tid());
     if (init <= 0)
-        return std::nullopt;
-    auto m = cgroup::membership_of(init, layout_, &files_);
-    if (!m)
+        return nullptr;
+    auto text = files_.read(fmt::format("/proc/{}/cgroup", init));
+    if (!text) {
         errno = ESRCH;
+        return nullptr;
+    }
+    return parsed(*text);
+}
+
+std::shared_ptr<const cgroup::Membership> Containers::parsed(const std::string& text)
+{
+    std::lock_guard lock(mu_);
+    if (auto it = parsed_.find(text); it != parsed_.end())
+        return it->second;
+    if (parsed_.size() >= max_readers_)
+        parsed_.clear(); // only parsed again
+    auto m = std::make_shared<const cgroup::Membership>(cgroup::parse_membership(text, layout_));
+    parsed_.emplace(text, m);
     return m;
 }
 
@@ -165,9 +179,16 @@ size_t Containers::kept() const
     return readers + files_.held();
 }
 
-std::optional<cgroup::Membership> ResourceScope::of(const Caller& reader) const
+ResourceScope::ResourceScope(Containers& c, const std::string& pinned_path)
+    : containers(c),
+      pinned(pinned_path.empty() ? nullptr
+                                 : std::make_shared<const cgroup::Membership>(cgroup::everywhere(pinned_path)))
 {
-    return pinned.empty() ? containers.of(reader) : cgroup::everywhere(pinned);
+}
+
+std::shared_ptr<const cgroup::Membership> ResourceScope::of(const Caller& reader) const
+{
+    return pinned ? pinned : containers.of(reader);
 }
 
 } // namespace procfsd

@@ -45,7 +45,7 @@ Mount::Mount(std::string mountpoint, MountOptions options, Shared shared)
                                                                      : kernel_tree())
 {
     if (options_.resources == MountOptions::Resources::cgroup && shared.containers)
-        resources_.emplace(ResourceScope{*shared.containers, options_.resources_cgroup});
+        resources_.emplace(*shared.containers, options_.resources_cgroup);
 }
 
 Mount::~Mount() { stop(); }

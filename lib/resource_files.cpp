@@ -18,40 +18,42 @@ namespace {
 using cgroup::Memory;
 using cgroup::unlimited;
 
+using cgroup::Stat;
+
 // One "Name:   value kB" line of meminfo.
 struct Line {
-    std::string_view name; // without the colon; empty for a line that is not name: value
-    uint64_t kb = 0;
-    std::string_view text; // as the host wrote it, without the newline
+    std::string_view name;  // without the colon; empty for a line that is not name: value
+    std::string_view value; // from its first digit
+    std::string_view text;  // as the host wrote it, without the newline
 };
 
-std::vector<Line> lines_of(std::string_view text)
+// The first line of `text` (taken off it). Its value is left unparsed: of the host's some 55
+// lines only MemTotal's and SwapTotal's are read.
+Line next_line(std::string_view& text)
 {
-    std::vector<Line> out;
-    while (!text.empty()) {
-        auto nl = text.find('\n');
-        Line l;
-        l.text = text.substr(0, nl);
-        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-        auto colon = l.text.find(':');
-        if (colon != std::string_view::npos) {
-            std::string_view rest = l.text.substr(colon + 1);
-            auto digits = rest.find_first_not_of(' ');
-            if (digits != std::string_view::npos &&
-                std::from_chars(rest.data() + digits, rest.data() + rest.size(), l.kb).ec ==
-                    std::errc{})
-                l.name = l.text.substr(0, colon);
+    auto nl = text.find('\n');
+    Line l;
+    l.text = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    auto colon = l.text.find(':');
+    if (colon != std::string_view::npos) {
+        auto digits = l.text.find_first_not_of(' ', colon + 1);
+        if (digits != std::string_view::npos && l.text[digits] >= '0' && l.text[digits] <= '9') {
+            l.name = l.text.substr(0, colon);
+            l.value = l.text.substr(digits);
         }
-        out.push_back(l);
     }
-    return out;
+    return l;
 }
 
-uint64_t host_value(const std::vector<Line>& lines, std::string_view name)
+uint64_t host_value(std::string_view text, std::string_view name)
 {
-    for (auto& l : lines)
-        if (l.name == name)
-            return l.kb;
+    while (!text.empty())
+        if (Line l = next_line(text); l.name == name) {
+            uint64_t kb = 0;
+            std::from_chars(l.value.data(), l.value.data() + l.value.size(), kb);
+            return kb;
+        }
     return 0;
 }
 
@@ -88,11 +90,11 @@ MemoryView view_of(const Memory& m, uint64_t host_total_kb, uint64_t host_swap_k
     // v1's usage_in_bytes is fuzzy (charges batched per CPU) and may fall below what memory.stat
     // counts exactly: the larger, so that MemFree + Cached + SReclaimable never exceed MemTotal
     // (free(1)'s "used" would be negative; it then prints total - free).
-    uint64_t counted = m.get("anon") + m.get("file") + m.get("slab_reclaimable");
+    uint64_t counted = m.get(Stat::anon) + m.get(Stat::file) + m.get(Stat::slab_reclaimable);
     uint64_t used = std::min(std::max(m.usage, counted) / 1024, v.total);
     v.free = v.total - used;
     uint64_t reclaimable =
-        (m.get("active_file") + m.get("inactive_file") + m.get("slab_reclaimable")) / 1024;
+        (m.get(Stat::active_file) + m.get(Stat::inactive_file) + m.get(Stat::slab_reclaimable)) / 1024;
     v.available = std::min(v.total, v.free + reclaimable);
     if (m.swap_limit && m.swap_usage) {
         uint64_t limit = *m.swap_limit == unlimited ? host_swap_kb : *m.swap_limit / 1024;
@@ -102,69 +104,86 @@ MemoryView view_of(const Memory& m, uint64_t host_total_kb, uint64_t host_swap_k
     return v;
 }
 
-// meminfo's lines from memory.stat: the sum of one or two keys.
-struct StatLine {
-    std::string_view name, key, plus;
+// meminfo's lines the container has figures for, sorted by name for a binary search: made at
+// every open, a container's meminfo looks up each of the host's some 55 lines.
+enum class Figure : uint8_t { total, free, available, zero, swap_total, swap_free, stat };
+struct FigureLine {
+    std::string_view name;
+    Figure figure;
+    Stat key = Stat::count, plus = Stat::count; // Figure::stat: the sum of one or two keys
 };
-constexpr StatLine stat_lines[] = {
-    {"Cached", "file", ""},
-    {"SwapCached", "swapcached", ""},
-    {"Active", "active_anon", "active_file"},
-    {"Inactive", "inactive_anon", "inactive_file"},
-    {"Active(anon)", "active_anon", ""},
-    {"Inactive(anon)", "inactive_anon", ""},
-    {"Active(file)", "active_file", ""},
-    {"Inactive(file)", "inactive_file", ""},
-    {"Unevictable", "unevictable", ""},
-    {"Zswap", "zswap", ""},
-    {"Zswapped", "zswapped", ""},
-    {"Dirty", "file_dirty", ""},
-    {"Writeback", "file_writeback", ""},
-    {"AnonPages", "anon", ""},
-    {"Mapped", "file_mapped", ""},
-    {"Shmem", "shmem", ""},
-    {"KReclaimable", "slab_reclaimable", ""},
-    {"Slab", "slab_reclaimable", "slab_unreclaimable"},
-    {"SReclaimable", "slab_reclaimable", ""},
-    {"SUnreclaim", "slab_unreclaimable", ""},
-    {"KernelStack", "kernel_stack", ""},
-    {"PageTables", "pagetables", ""},
-    {"SecPageTables", "sec_pagetables", ""},
-    {"AnonHugePages", "anon_thp", ""},
-    {"ShmemHugePages", "shmem_thp", ""},
-    {"FileHugePages", "file_thp", ""},
+constexpr FigureLine figure_lines[] = {
+    {"Active", Figure::stat, Stat::active_anon, Stat::active_file},
+    {"Active(anon)", Figure::stat, Stat::active_anon},
+    {"Active(file)", Figure::stat, Stat::active_file},
+    {"AnonHugePages", Figure::stat, Stat::anon_thp},
+    {"AnonPages", Figure::stat, Stat::anon},
+    {"Buffers", Figure::zero}, // counted in the cgroup's file pages
+    {"Cached", Figure::stat, Stat::file},
+    {"Dirty", Figure::stat, Stat::file_dirty},
+    {"FileHugePages", Figure::stat, Stat::file_thp},
+    {"Inactive", Figure::stat, Stat::inactive_anon, Stat::inactive_file},
+    {"Inactive(anon)", Figure::stat, Stat::inactive_anon},
+    {"Inactive(file)", Figure::stat, Stat::inactive_file},
+    {"KReclaimable", Figure::stat, Stat::slab_reclaimable},
+    {"KernelStack", Figure::stat, Stat::kernel_stack},
+    {"Mapped", Figure::stat, Stat::file_mapped},
+    {"MemAvailable", Figure::available},
+    {"MemFree", Figure::free},
+    {"MemTotal", Figure::total},
+    {"PageTables", Figure::stat, Stat::pagetables},
+    {"SReclaimable", Figure::stat, Stat::slab_reclaimable},
+    {"SUnreclaim", Figure::stat, Stat::slab_unreclaimable},
+    {"SecPageTables", Figure::stat, Stat::sec_pagetables},
+    {"Shmem", Figure::stat, Stat::shmem},
+    {"ShmemHugePages", Figure::stat, Stat::shmem_thp},
+    {"Slab", Figure::stat, Stat::slab_reclaimable, Stat::slab_unreclaimable},
+    {"SwapCached", Figure::stat, Stat::swapcached},
+    {"SwapFree", Figure::swap_free},
+    {"SwapTotal", Figure::swap_total},
+    {"Unevictable", Figure::stat, Stat::unevictable},
+    {"Writeback", Figure::stat, Stat::file_writeback},
+    {"Zswap", Figure::stat, Stat::zswap},
+    {"Zswapped", Figure::stat, Stat::zswapped},
 };
+constexpr auto by_name = [](const FigureLine& a, const FigureLine& b) { return a.name < b.name; };
+static_assert(std::is_sorted(std::begin(figure_lines), std::end(figure_lines), by_name));
 
 // The container's figure for a meminfo line, in kB; nullopt: the host's line stays.
 std::optional<uint64_t> container_figure(std::string_view name, const MemoryView& v, const Memory& m)
 {
-    if (name == "MemTotal")
+    auto it = std::lower_bound(std::begin(figure_lines), std::end(figure_lines),
+                               FigureLine{name, Figure::zero}, by_name);
+    if (it == std::end(figure_lines) || it->name != name)
+        return std::nullopt;
+    switch (it->figure) {
+    case Figure::total:
         return v.total;
-    if (name == "MemFree")
+    case Figure::free:
         return v.free;
-    if (name == "MemAvailable")
+    case Figure::available:
         return v.available;
-    if (name == "Buffers")
-        return 0; // counted in the cgroup's file pages
-    if (name == "SwapTotal")
+    case Figure::zero:
+        return 0;
+    case Figure::swap_total:
         return v.swap_total;
-    if (name == "SwapFree")
+    case Figure::swap_free:
         return v.swap_free;
-    for (auto& l : stat_lines)
-        if (l.name == name)
-            return (m.get(l.key) + (l.plus.empty() ? 0 : m.get(l.plus))) / 1024;
-    return std::nullopt;
+    case Figure::stat:
+        break;
+    }
+    return (m.get(it->key) + (it->plus == Stat::count ? 0 : m.get(it->plus))) / 1024;
 }
 
 } // namespace
 
 std::string render_meminfo(std::string_view host, const Memory& m)
 {
-    auto lines = lines_of(host);
-    MemoryView v = view_of(m, host_value(lines, "MemTotal"), host_value(lines, "SwapTotal"));
+    MemoryView v = view_of(m, host_value(host, "MemTotal"), host_value(host, "SwapTotal"));
     std::string out;
     out.reserve(host.size());
-    for (auto& l : lines) {
+    for (std::string_view rest = host; !rest.empty();) {
+        Line l = next_line(rest);
         auto value = l.name.empty() ? std::nullopt : container_figure(l.name, v, m);
         if (value)
             append_kb_line(out, l.name, *value);

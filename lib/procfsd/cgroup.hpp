@@ -82,13 +82,25 @@ struct Membership {
 
 // From /proc/<pid>/cgroup's text; controllers the layout does not have stay "".
 Membership parse_membership(std::string_view text, const Layout& layout);
-// Of a live process (its /proc/<pid>/cgroup); nullopt if it is gone.
-std::optional<Membership> membership_of(pid_t pid, const Layout& layout, KeptFiles* kept = nullptr);
 // One cgroup for every controller (resources=cgroup:PATH).
 Membership everywhere(const std::string& path);
 
 // A limit that is no limit ("max", or v1's PAGE_COUNTER_MAX in bytes).
 constexpr uint64_t unlimited = UINT64_MAX;
+
+// The memory.stat figures the resource files use, by v2's names (v1's total_* keys are read
+// into them: total_rss -> anon, ...). A fixed set, so that a container's meminfo, made at every
+// open, finds each figure by index instead of by name.
+enum class Stat : uint8_t {
+    anon, file, file_mapped, file_dirty, file_writeback, shmem, swapcached,
+    active_anon, inactive_anon, active_file, inactive_file, unevictable,
+    slab_reclaimable, slab_unreclaimable, kernel_stack, pagetables, sec_pagetables,
+    anon_thp, shmem_thp, file_thp, zswap, zswapped,
+    count
+};
+constexpr size_t stat_count = static_cast<size_t>(Stat::count);
+// Its v2 name ("anon").
+std::string_view stat_name(Stat s) noexcept;
 
 // Memory figures of a cgroup and its descendants, in bytes.
 struct Memory {
@@ -96,15 +108,10 @@ struct Memory {
     uint64_t usage = 0;
     std::optional<uint64_t> swap_limit; // swap alone; none when swap is not accounted
     std::optional<uint64_t> swap_usage;
-    // memory.stat with v2's names (v1's total_* keys are renamed: total_rss -> anon, ...).
-    std::map<std::string, uint64_t, std::less<>> stat;
+    std::array<uint64_t, stat_count> stat{}; // memory.stat, 0 where this version gives none
 
-    // A memory.stat figure, 0 when this version does not give it.
-    [[nodiscard]] uint64_t get(std::string_view key) const
-    {
-        auto it = stat.find(key);
-        return it == stat.end() ? 0 : it->second;
-    }
+    [[nodiscard]] uint64_t get(Stat s) const noexcept { return stat[static_cast<size_t>(s)]; }
+    void set(Stat s, uint64_t bytes) noexcept { stat[static_cast<size_t>(s)] = bytes; }
 };
 
 // Read now; nullopt if the memory controller is not mounted or the cgroup is gone.

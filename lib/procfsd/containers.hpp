@@ -36,8 +36,8 @@ public:
     [[nodiscard]] const LoadSampler& load() const noexcept { return load_; }
 
     // The cgroups of the reader's container, read now (a process may move between cgroups);
-    // nullopt, errno set, if the reader or its namespace's init is gone.
-    std::optional<cgroup::Membership> of(const Caller& reader);
+    // null, errno set, if the reader or its namespace's init is gone.
+    std::shared_ptr<const cgroup::Membership> of(const Caller& reader);
 
     // The init of the reader's pid namespace, in the daemon's numbering; 0 when the reader
     // shares the daemon's namespace; nullopt, errno set, if the reader is gone.
@@ -67,6 +67,10 @@ private:
     // still that init: a namespace's inode may be given again once it is freed.
     pid_t init_of(ino_t ns, pid_t reader_tid);
 
+    // /proc/<pid>/cgroup's text parsed, kept per text: the same few texts are read at every
+    // open of a resource file, and the parse is a pure function of the text and the layout.
+    std::shared_ptr<const cgroup::Membership> parsed(const std::string& text);
+
     struct Init {
         pid_t pid = 0;
         UniqueFd pidfd;
@@ -83,16 +87,19 @@ private:
     mutable std::mutex mu_;
     std::unordered_map<ino_t, Init> inits_;     // at most max_cached
     std::unordered_map<pid_t, Reader> readers_; // at most max_readers_
+    std::unordered_map<std::string, std::shared_ptr<const cgroup::Membership>> parsed_; // likewise
 };
 
 // What one mount's resource files are rendered for: the daemon's finder, and the cgroup the
 // mount pins ("" to find each reader's).
 struct ResourceScope {
+    ResourceScope(Containers& c, const std::string& pinned_path);
+
     Containers& containers;
-    std::string pinned;
+    std::shared_ptr<const cgroup::Membership> pinned; // null: each reader's container
 
     // The reader's container's cgroups (see Containers::of).
-    [[nodiscard]] std::optional<cgroup::Membership> of(const Caller& reader) const;
+    [[nodiscard]] std::shared_ptr<const cgroup::Membership> of(const Caller& reader) const;
     // The reader's pid namespace's init (see Containers::namespace_init).
     [[nodiscard]] std::optional<pid_t> namespace_init(const Caller& reader) const
     {

@@ -111,8 +111,8 @@ TEST_CASE("memory figures of a v2 cgroup: the least limit up the tree, swap, mem
     CHECK(mem->usage == 100 * MiB);
     CHECK(mem->swap_limit == 50 * MiB);
     CHECK(mem->swap_usage == 10 * MiB);
-    CHECK(mem->get("file_mapped") == 8 * MiB);
-    CHECK(mem->get("no_such_key") == 0);
+    CHECK(mem->get(cgroup::Stat::file_mapped) == 8 * MiB);
+    CHECK(mem->get(cgroup::Stat::zswap) == 0); // not in that memory.stat
     CHECK_FALSE(cgroup::read_memory(layout, cgroup::everywhere("/gone")));
 }
 
@@ -138,10 +138,9 @@ TEST_CASE("memory figures of a v1 cgroup: hierarchical keys under v2's names, me
     CHECK(mem->usage == 64 * MiB);
     CHECK(mem->swap_limit == 128 * MiB);
     CHECK(mem->swap_usage == 8 * MiB);
-    CHECK(mem->get("file") == 32 * MiB);
-    CHECK(mem->get("anon") == 16 * MiB);
-    CHECK(mem->get("file_mapped") == 4 * MiB);
-    CHECK(mem->get("cache") == 0); // the cgroup's own, not its subtree's: not used
+    CHECK(mem->get(cgroup::Stat::file) == 32 * MiB); // total_cache, not the cgroup's own cache
+    CHECK(mem->get(cgroup::Stat::anon) == 16 * MiB);
+    CHECK(mem->get(cgroup::Stat::file_mapped) == 4 * MiB);
 }
 
 TEST_CASE("meminfo for a container: its limit, usage and memory.stat, never underflowing",
@@ -152,9 +151,14 @@ TEST_CASE("meminfo for a container: its limit, usage and memory.stat, never unde
     m.usage = 100 * MiB;
     m.swap_limit = 50 * MiB;
     m.swap_usage = 10 * MiB;
-    m.stat = {{"anon", 40 * MiB},        {"file", 50 * MiB},         {"file_mapped", 8 * MiB},
-              {"active_file", 20 * MiB}, {"inactive_file", 30 * MiB}, {"slab_reclaimable", 4 * MiB},
-              {"shmem", 2 * MiB}};
+    using cgroup::Stat;
+    m.set(Stat::anon, 40 * MiB);
+    m.set(Stat::file, 50 * MiB);
+    m.set(Stat::file_mapped, 8 * MiB);
+    m.set(Stat::active_file, 20 * MiB);
+    m.set(Stat::inactive_file, 30 * MiB);
+    m.set(Stat::slab_reclaimable, 4 * MiB);
+    m.set(Stat::shmem, 2 * MiB);
     std::string out = render_meminfo(host_meminfo, m);
     CHECK(field(out, "MemTotal") == 300 * 1024);
     CHECK(field(out, "MemFree") == 200 * 1024);
@@ -175,7 +179,8 @@ TEST_CASE("meminfo for a container: its limit, usage and memory.stat, never unde
     SECTION("usage above the limit (charged before the limit shrank): MemFree 0, not 2^64-x")
     {
         m.usage = 400 * MiB;
-        m.stat = {{"active_file", 350 * MiB}};
+        m.stat = {};
+        m.set(Stat::active_file, 350 * MiB);
         std::string over = render_meminfo(host_meminfo, m);
         CHECK(field(over, "MemFree") == 0);
         CHECK(field(over, "MemAvailable") <= field(over, "MemTotal"));
