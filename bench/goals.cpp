@@ -81,7 +81,7 @@ Reading w2_requests(const Results& r, const Mount& m, double limit)
     return reading(
         std::isfinite(u2), u2 <= limit,
         strprintf("%.0f requests at most per pass, %.0f not for processes gone meanwhile%s", r2, u2,
-                  m.tag == "inv" ? "; hidepid= mounts never cache pid entries (by design)" : ""));
+                  m.tag == "inv" ? "; hidepid= mounts look each pid directory up at every walk, which judges the caller (by design)" : ""));
 }
 
 Reading w2_native(const Results& r, const Mount& m, double limit)

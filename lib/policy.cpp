@@ -302,12 +302,26 @@ CacheTimes cache_times(const MountOptions& o, const Node& node, bool reap_report
     case NodeKind::pid_entry:
         break;
     }
-    // Pid nodes: cached only when answers are the same for everyone and the process is
-    // tracked (an untracked one, with no pidfd to spare, has nothing to invalidate it); entries
-    // until the reap invalidates them, where the kernel reports reaping (else a zombie would
-    // stay cached).
-    if (!o.caller_independent() || !node.task)
+    // Pid nodes: cached only when the process is tracked (an untracked one, with no pidfd to
+    // spare, has nothing to invalidate it); entries until the reap invalidates them, where the
+    // kernel reports reaping (else a zombie would stay cached).
+    if (!node.task)
         return {};
+    if (!o.caller_independent()) {
+        // The answers depend on the caller and the kernel's caches are shared by all (hidepid=,
+        // gid=). A pid or tid directory is looked up again at every path walk, which judges
+        // the caller as the kernel's getattr of it does (hidepid_verdict()), so its attributes,
+        // which only a walk that passed that judgement reaches, are kept as on any mount. What
+        // lies below it is reached only through such a walk (or a descriptor the caller already
+        // holds), so its entry may be kept. Entering the directory is judged with the same
+        // verdict as looking it up, except under hidepid=noaccess, which shows every directory
+        // and refuses entering (proc_pid_permission): there the attributes below are asked
+        // each time, so that stat(), like open and readlink, judges the caller.
+        if (node.kind == NodeKind::pid_dir || node.kind == NodeKind::tid_dir)
+            return {0, o.attr_timeout};
+        if (o.hidepid == Hidepid::noaccess)
+            t.attr = 0;
+    }
     if (reap_reported || !node.task->exited)
         t.entry = node.lifetime == Lifetime::process ? o.entry_timeout : o.attr_timeout;
     return t;

@@ -46,6 +46,8 @@ std::string observe(const std::string& mount, pid_t pid)
     out << " ls=" << (dir ? 0 : errno);
     auto status = read_file(mount + "/" + p + "/status");
     out << " status=" << (status ? 0 : errno);
+    // stat() of an entry below the pid directory, which an earlier caller's walk left cached.
+    out << " status_stat=" << lstat_errno(mount + "/" + p + "/status");
     auto environ = read_file(mount + "/" + p + "/environ");
     out << " environ=" << (environ ? 0 : errno);
     auto exe = read_link(mount + "/" + p + "/exe");

@@ -342,7 +342,7 @@ TEST_CASE("the root, self and top-level entries are cached for the mount's timeo
 }
 
 TEST_CASE(
-    "pid nodes are cached until the reap on a hidepid=off mount, and never on a hidepid mount",
+    "pid nodes are cached until the reap on a hidepid=off mount; on a hidepid mount pid and tid directories are looked up at every walk, and what lies below them is kept",
     "[unit][policy][cache]")
 {
     MountOptions off;
@@ -363,15 +363,28 @@ TEST_CASE(
     // What lies below a short-lived row (net/) lives as long as attributes.
     auto tcp = pid_entry(other, "net/tcp", S_IFREG | 0444);
     CHECK(cache_times(off, *tcp, true).entry == 2);
-    // The kernel's caches are shared by all callers (fact 5): a per-caller answer is not cached.
+    // The kernel's caches are shared by all callers (fact 5): a pid or tid directory, whose
+    // lookup judges the caller, is looked up at every walk (its attributes are reached only
+    // through one); what lies below one is reached only through that walk, so its entry is kept,
+    // and its attributes where entering is judged as looking up (not under hidepid=noaccess).
+    auto thread_status = pid_entry(thread, "status", S_IFREG | 0444);
     for (Hidepid h : {Hidepid::noaccess, Hidepid::invisible, Hidepid::ptraceable}) {
         MountOptions hidden = off;
         hidden.hidepid = h;
-        for (const Node* n : {dir.get(), tasks.get(), tid.get(), status.get(), tcp.get()}) {
+        for (const Node* n : {dir.get(), tid.get()}) {
             CacheTimes t = cache_times(hidden, *n, true);
             CHECK(t.entry == 0);
-            CHECK(t.attr == 0);
+            CHECK(t.attr == 2);
         }
+        // Entering is judged as looking up, except under noaccess (every directory shown).
+        double below = h == Hidepid::noaccess ? 0 : 2;
+        for (const Node* n : {tasks.get(), status.get(), thread_status.get()}) {
+            CacheTimes t = cache_times(hidden, *n, true);
+            CHECK(t.entry == 600);
+            CHECK(t.attr == below);
+        }
+        CHECK(cache_times(hidden, *tcp, true).entry == 2);
+        CHECK(cache_times(hidden, *tcp, true).attr == below);
     }
 }
 
