@@ -138,7 +138,6 @@ std::map<std::string, uint64_t, std::less<>> parse_keyed(std::string_view text)
     return out;
 }
 
-// v1's hierarchical memory.stat keys (the cgroup and its descendants) under v2's names.
 // memory.stat's keys the resource files read, sorted by key for a binary search: v2's names,
 // and v1's hierarchical total_* keys (v1's plain keys count the cgroup alone, not its subtree).
 struct StatKey {
@@ -196,16 +195,7 @@ const StatKey* find_key(const StatKey (&keys)[N], std::string_view key) noexcept
     return it != std::end(keys) && it->key == key ? it : nullptr;
 }
 
-
 } // namespace
-
-std::string_view stat_name(Stat s) noexcept
-{
-    for (const StatKey& k : v2_stat_keys)
-        if (k.stat == s)
-            return k.key;
-    return "";
-}
 
 std::string_view v1_name(Controller c) noexcept
 {

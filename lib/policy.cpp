@@ -318,7 +318,7 @@ CacheTimes cache_times(const MountOptions& o, const Node& node, bool reap_report
         // and refuses entering (proc_pid_permission): there the attributes below are asked
         // each time, so that stat(), like open and readlink, judges the caller.
         if (node.kind == NodeKind::pid_dir || node.kind == NodeKind::tid_dir)
-            return {0, o.attr_timeout};
+            return t; // attributes only
         if (o.hidepid == Hidepid::noaccess)
             t.attr = 0;
     }

@@ -16,9 +16,8 @@ namespace procfsd {
 namespace {
 
 using cgroup::Memory;
-using cgroup::unlimited;
-
 using cgroup::Stat;
+using cgroup::unlimited;
 
 // One "Name:   value kB" line of meminfo.
 struct Line {

@@ -99,8 +99,6 @@ enum class Stat : uint8_t {
     count
 };
 constexpr size_t stat_count = static_cast<size_t>(Stat::count);
-// Its v2 name ("anon").
-std::string_view stat_name(Stat s) noexcept;
 
 // Memory figures of a cgroup and its descendants, in bytes.
 struct Memory {
