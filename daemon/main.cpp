@@ -28,25 +28,38 @@
 #include "procfsd/config_file.hpp"
 #include "procfsd/control_server.hpp"
 #include "procfsd/daemon.hpp"
+#include "procfsd/fd_store.hpp"
+#include "procfsd/keeper.hpp"
 #include "procfsd/mount_options.hpp"
 #include "procfsd/paths.hpp"
 #include "procfsd/sys.hpp"
 #include "procfsd/unique_fd.hpp"
 
-#ifdef PROCFSD_HAVE_SYSTEMD
 #include <spdlog/sinks/systemd_sink.h>
 #include <systemd/sd-daemon.h>
-#endif
 
 namespace {
 
 constexpr const char* default_config = PROCFSD_CONFIG;
 
-void notify_systemd([[maybe_unused]] const char* state)
+// To systemd, or to the keeper, which speaks the same protocol (lib/keeper.cpp).
+void notify_systemd(const char* state) { sd_notify(0, state); }
+
+// The keeper (lib/keeper.cpp) runs the server as its child and holds the mounts' descriptors.
+// In the background, this process waits until the first server is ready (or failed), so that
+// mount(8) learns of a failure, then exits with its status; the keeper goes on in a session
+// of its own.
+int keep_and_serve(int argc, char** argv, bool foreground, spdlog::level::level_enum level);
+
+// Stdin, stdout and stderr to /dev/null, as a daemon has them (fuse_daemonize without its fork):
+// mount(8) waits for the end of its helper's output.
+void detach_stdio()
 {
-#ifdef PROCFSD_HAVE_SYSTEMD
-    sd_notify(0, state);
-#endif
+    procfsd::UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!null)
+        return;
+    for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO})
+        ::dup2(null.get(), fd);
 }
 
 using procfsd::MountRequest;
@@ -104,27 +117,24 @@ bool is_socket(const char* path)
 void setup_logging(bool foreground, int kept_stderr, spdlog::level::level_enum level)
 {
     std::shared_ptr<spdlog::logger> logger;
-#ifdef PROCFSD_HAVE_SYSTEMD
     auto journal = [] {
         return std::make_shared<spdlog::logger>(
             "procfsd", std::make_shared<spdlog::sinks::systemd_sink_mt>("procfsd"));
     };
     if (stderr_is_journal())
         logger = journal();
-#endif
     if (!logger && !foreground) {
         struct stat st{};
         bool stderr_kept = kept_stderr >= 0 && ::fstat(kept_stderr, &st) == 0 &&
                            (S_ISREG(st.st_mode) || ::isatty(kept_stderr));
         if (is_socket("/dev/log"))
             logger = spdlog::syslog_logger_mt("procfsd", "procfsd", LOG_PID);
-#ifdef PROCFSD_HAVE_SYSTEMD
         else if (is_socket("/run/systemd/journal/socket"))
             logger = journal();
-#endif
         else if (stderr_kept)
             ::dup2(kept_stderr, STDERR_FILENO);
     }
+    spdlog::drop_all();
     if (!logger)
         logger = spdlog::stderr_color_mt("procfsd");
     spdlog::set_default_logger(logger);
@@ -195,6 +205,40 @@ int serve(procfsd::Daemon& daemon, int signal_fd, bool persist)
     return 0;
 }
 
+int keep_and_serve(int argc, char** argv, bool foreground, spdlog::level::level_enum level)
+{
+    procfsd::KeeperOptions o;
+    o.argv.assign(argv, argv + argc);
+    if (foreground)
+        return procfsd::run_keeper(o);
+    int ready[2];
+    if (::pipe2(ready, O_CLOEXEC) != 0) {
+        std::fprintf(stderr, "procfsd: pipe: %s\n", std::string(procfsd::sys::errno_name(errno)).c_str());
+        return 1;
+    }
+    pid_t keeper = ::fork();
+    if (keeper < 0) {
+        std::fprintf(stderr, "procfsd: fork: %s\n", std::string(procfsd::sys::errno_name(errno)).c_str());
+        return 1;
+    }
+    if (keeper > 0) {
+        ::close(ready[1]);
+        unsigned char status = 1;
+        if (::read(ready[0], &status, 1) != 1)
+            status = 1; // the keeper died before it could tell
+        return status;
+    }
+    ::close(ready[0]);
+    ::setsid();
+    o.ready_pipe = ready[1];
+    o.on_ready = [level] {
+        procfsd::UniqueFd kept_stderr(::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3));
+        detach_stdio();
+        setup_logging(false, kept_stderr.get(), level);
+    };
+    return procfsd::run_keeper(o);
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -230,6 +274,12 @@ int main(int argc, char** argv)
     app.add_flag("--persist", persist, "keep running when no mount is left (for a service)");
     bool force = false;
     app.add_flag("--force", force, "mount over a live FUSE mount (another procfsd's too)");
+    std::string keeper_mode = "auto";
+    app.add_option("--keeper", keeper_mode,
+                   "who holds the mounts' connections so that a crash or an upgrade of the server goes "
+                   "unnoticed: process (a keeper process, the default), systemd (the service's fd "
+                   "store; the default under systemd), none")
+        ->check(CLI::IsMember({"auto", "process", "systemd", "none"}));
     app.add_option("--config", config_file,
                    "config file listing mounts: mount = [\"DIR:OPTS\", ...]; SIGHUP re-reads it")
         ->check(CLI::ExistingFile);
@@ -262,6 +312,10 @@ int main(int argc, char** argv)
     auto* ctl_umount = ctl->add_subcommand("umount", "remove one mount; the others keep serving");
     std::string ctl_umount_dir;
     ctl_umount->add_option("dir", ctl_umount_dir)->required();
+    auto* ctl_upgrade = ctl->add_subcommand(
+        "upgrade", "serve every mount from BINARY (default: this one) without a consumer noticing");
+    std::string ctl_upgrade_binary;
+    ctl_upgrade->add_option("binary", ctl_upgrade_binary, "the procfsd executable to serve from");
 
     // Exit statuses: 0 ok, 1 a failure at run time, 2 a usage or option error (CLI11 would
     // return its own 105, 106, 109...).
@@ -288,6 +342,14 @@ int main(int argc, char** argv)
         return procfsd::control_client(stats_mountpoint, control_name,
                                        "stats\t" + stats_format + "\t" +
                                            procfsd::absolute_path(stats_mountpoint));
+    if (*ctl_upgrade) {
+        std::string binary = ctl_upgrade_binary.empty() ? "" : procfsd::absolute_path(ctl_upgrade_binary);
+        if (binary.empty()) {
+            auto self = procfsd::sys::readlinkat(AT_FDCWD, "/proc/self/exe");
+            binary = self.ok() ? self.value : "";
+        }
+        return procfsd::upgrade_client(control_name, binary);
+    }
     if (*ctl) {
         using procfsd::absolute_path;
         std::string command = *ctl_list     ? "list"
@@ -349,9 +411,26 @@ int main(int argc, char** argv)
                              "user, with their credentials)\n");
         return 1;
     }
+    // Who holds the connections: under a keeper this process is its server; else, by default,
+    // it becomes the keeper and starts the server; under systemd (a notify socket, and no
+    // keeper above), the service's fd store.
+    const bool under_keeper = std::getenv(procfsd::keeper_pid_env) != nullptr;
+    if (keeper_mode == "auto")
+        keeper_mode = under_keeper ? "process" : std::getenv("NOTIFY_SOCKET") ? "systemd" : "process";
+    if (!under_keeper && keeper_mode == "process")
+        return keep_and_serve(argc, argv, foreground, spdlog::level::from_str(log_level));
+    if (keeper_mode == "none")
+        ::unsetenv("NOTIFY_SOCKET"); // nothing keeps descriptors; READY=1 goes nowhere
+    // What a previous server kept: its mounts are served again, and the command line's and
+    // config's are taken as those (a mount removed since must not come back).
+    auto inherited = procfsd::FdStore::take_inherited();
+    const char* incarnation = std::getenv("PROCFSD_INCARNATION");
+    const bool restarted = !inherited.empty() || (incarnation && std::atoi(incarnation) > 1);
+
     // A stale mount of ours left by a killed daemon answers ENOTCONN; clear it and mount again.
-    for (auto& r : requests)
-        procfsd::clear_stale_mount(r.mountpoint);
+    if (!restarted)
+        for (auto& r : requests)
+            procfsd::clear_stale_mount(r.mountpoint);
 
     // Blocked before any thread starts, so that every thread inherits the mask.
     sigset_t signals;
@@ -368,14 +447,24 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "procfsd: %s\n", f.reason.c_str());
         return 1;
     }
-    for (auto& r : requests) {
-        if (auto f = daemon.add_mount(r.mountpoint, r.options, force)) {
-            std::fprintf(stderr, "procfsd: %s\n", f.reason.c_str());
-            daemon.stop();
-            return 1;
+    if (restarted) {
+        size_t n = daemon.resume_mounts(std::move(inherited));
+        spdlog::info("server {} (incarnation {}): {} mounts resumed", ::getpid(), incarnation ? incarnation : "?", n);
+    } else {
+        for (auto& r : requests) {
+            if (auto f = daemon.add_mount(r.mountpoint, r.options, force)) {
+                std::fprintf(stderr, "procfsd: %s\n", f.reason.c_str());
+                daemon.stop();
+                return 1;
+            }
         }
     }
-    if (!foreground) {
+    if (!foreground && under_keeper) {
+        // The keeper went to the background already; its server only drops the terminal.
+        procfsd::UniqueFd kept_stderr(::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3));
+        detach_stdio();
+        setup_logging(false, kept_stderr.get(), spdlog::level::from_str(log_level));
+    } else if (!foreground) {
         // Mounted first, so that mount(8) learns of a failure; threads start after the fork.
         procfsd::UniqueFd kept_stderr(::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3));
         if (fuse_daemonize(0) != 0) {
@@ -388,5 +477,6 @@ int main(int argc, char** argv)
     if (!config_file.empty())
         daemon.manage_config(procfsd::absolute_path(config_file), managed);
     daemon.start();
+    daemon.finish_resume();
     return serve(daemon, signal_fd.get(), persist);
 }

@@ -12,11 +12,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "procfsd/mountinfo.hpp"
 #include "procfsd/paths.hpp"
@@ -45,7 +47,8 @@ std::string ControlServer::socket_name(dev_t device)
     return fmt::format("procfsd/dev/{}:{}", major(device), minor(device));
 }
 
-ControlServer::ControlServer(Handler handler) : handler_(std::move(handler))
+ControlServer::ControlServer(Handler handler, std::function<void()> after_answer)
+    : handler_(std::move(handler)), after_answer_(std::move(after_answer))
 {
     spare_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
@@ -169,6 +172,9 @@ void ControlServer::serve_client(int listener)
             break;
         off += static_cast<size_t>(w);
     }
+    client.reset(); // the client reads to EOF
+    if (after_answer_)
+        after_answer_();
 }
 
 std::optional<std::string> control_request(const std::string& socket, const std::string& command,
@@ -259,6 +265,54 @@ void clear_stale_mount(const std::string& mountpoint)
         spdlog::info("{}: clearing a stale procfsd mount (ENOTCONN)", mountpoint);
         ::umount2(mountpoint.c_str(), MNT_DETACH);
     }
+}
+
+} // namespace procfsd
+
+namespace procfsd {
+
+int upgrade_client(const std::string& name, const std::string& binary)
+{
+    std::string socket = "procfsd/ctl/" + name;
+    auto before = daemon_pid_at(socket);
+    if (!before) {
+        std::fprintf(stderr, "procfsd: no procfsd daemon answers on @%s\n", socket.c_str());
+        return 1;
+    }
+    int err = 0;
+    auto answer = control_request(socket, "upgrade\t" + binary, &err);
+    if (!answer || answer->rfind("ok\n", 0) != 0) {
+        std::fprintf(stderr, "procfsd: %s\n",
+                     answer ? answer->substr(0, answer->find('\n')).c_str()
+                            : ("no answer (" + std::string(sys::errno_name(err)) + ")").c_str());
+        return 1;
+    }
+    // The next server answers once it serves: every mount resumed, INIT replayed. The keeper
+    // starts it at once, or the previous binary when it fails.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    std::optional<std::string> stats;
+    pid_t now = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto pid = daemon_pid_at(socket);
+        if (pid && *pid != *before && (stats = control_request(socket, "stats\ttext"))) {
+            now = *pid;
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (!now) {
+        std::fprintf(stderr, "procfsd: upgrade: no server answered within 30 s after pid %d handed over\n", *before);
+        return 1;
+    }
+    auto failed = stats->find("\nupgrade_failed ");
+    if (failed != std::string::npos) {
+        auto end = stats->find('\n', failed + 1);
+        std::fprintf(stderr, "procfsd: upgrade: %s did not start (%s): pid %d serves with the previous binary\n",
+                     binary.c_str(), stats->substr(failed + 16, end - failed - 16).c_str(), now);
+        return 1;
+    }
+    std::printf("upgraded: pid %d hands over to pid %d (%s)\n", *before, now, binary.c_str());
+    return 0;
 }
 
 } // namespace procfsd

@@ -4,13 +4,16 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <vector>
 
 #include "procfsd/descriptor_budget.hpp"
+#include "procfsd/keeper.hpp"
 
 namespace procfsd {
 
@@ -32,7 +35,8 @@ Daemon::Daemon(const std::string& cgroup_root)
       containers_(cgroup_root.empty() ? cgroup::Layout::discover()
                                       : cgroup::Layout::unified_at(cgroup_root),
                   kept_share()),
-      control_([this](const std::string& command) { return handle_command(command); })
+      control_([this](const std::string& command) { return handle_command(command); },
+               [this] { hand_over_if_asked(); })
 {
     ended_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     raise_descriptor_limit();
@@ -54,11 +58,139 @@ sys::Failure Daemon::add_mount(const std::string& mountpoint, const MountOptions
                                                        ended_.get(), &polls_, nullptr, &containers_});
     if (auto f = mount->mount(nullptr, -1, over_existing))
         return f;
+    keep(*mount);
     if (started_)
         mount->start();
     control_.listen(mount->device());
     mounts_.emplace(mountpoint, std::move(mount));
     return {};
+}
+
+namespace {
+
+// The names a mount's descriptors are kept under: its connection's number, unique among live
+// FUSE connections, then what each holds.
+std::string kept_name(dev_t device, const char* what)
+{
+    return fmt::format("m{}-{}", minor(device), what);
+}
+
+} // namespace
+
+void Daemon::keep(const Mount& mount)
+{
+    if (!store_.enabled() || !mount.device())
+        return;
+    store_.keep(kept_name(mount.device(), "fuse"), mount.fuse_fd(), true);
+    if (auto* state = const_cast<Mount&>(mount).state())
+        store_.keep(kept_name(mount.device(), "state"), state->file().fd(), false);
+    if (mount.pids().foreign())
+        store_.keep(kept_name(mount.device(), "pidns"), mount.pids().fd(), false);
+}
+
+void Daemon::unkeep(const Mount& mount)
+{
+    if (!store_.enabled() || !mount.device())
+        return;
+    for (const char* what : {"fuse", "state", "pidns"})
+        store_.drop(kept_name(mount.device(), what));
+}
+
+size_t Daemon::resume_mounts(std::multimap<std::string, UniqueFd> inherited)
+{
+    // By connection: m<N>-fuse, m<N>-state and, for pidns=, m<N>-pidns.
+    struct Handed {
+        UniqueFd fuse, state, pidns;
+    };
+    std::map<std::string, Handed> by_mount;
+    for (auto& [name, fd] : inherited) {
+        auto dash = name.rfind('-');
+        if (name.empty() || name[0] != 'm' || dash == std::string::npos) {
+            spdlog::warn("resume: an unknown descriptor {} was handed over: closed", name);
+            store_.drop(name);
+            continue;
+        }
+        std::string what = name.substr(dash + 1);
+        auto& h = by_mount[name.substr(0, dash)];
+        (what == "fuse" ? h.fuse : what == "state" ? h.state : h.pidns) = std::move(fd);
+    }
+    size_t resumed = 0;
+    for (auto& [key, h] : by_mount) {
+        auto drop_all = [&] {
+            for (const char* what : {"fuse", "state", "pidns"})
+                store_.drop(key + "-" + what);
+        };
+        if (!h.fuse || !h.state) {
+            // The store drops a FUSE descriptor whose connection ended (an unmount while no
+            // server ran): the rest of it goes too.
+            spdlog::info("resume: {}: its connection ended while no server ran", key);
+            drop_all();
+            continue;
+        }
+        auto file = StateFile::adopt(std::move(h.state));
+        if (!file.ok()) {
+            spdlog::error("resume: {}: its state file is not one: {}", key, sys::errno_name(file.error));
+            drop_all();
+            continue;
+        }
+        std::string mountpoint = file.value.header().mountpoint;
+        auto parsed = parse_mount_options(file.value.header().options);
+        if (auto* err = std::get_if<std::string>(&parsed)) {
+            spdlog::error("resume: {}: its options do not parse: {}", mountpoint, *err);
+            drop_all();
+            continue;
+        }
+        std::lock_guard lock(mu_);
+        auto mount = std::make_shared<Mount>(mountpoint, std::get<MountOptions>(parsed),
+                                             Mount::Shared{identity_, tracker_, stats_, handles_, tracker_.reports_reap(),
+                                                           ended_.get(), &polls_, nullptr, &containers_});
+        if (auto f = mount->resume(std::move(h.fuse), std::move(file.value), h.pidns.get())) {
+            spdlog::error("resume: {}", f.reason);
+            drop_all();
+            continue;
+        }
+        control_.listen(mount->device());
+        resumed_.push_back(mount);
+        mounts_.emplace(mountpoint, std::move(mount));
+        ++resumed;
+    }
+    return resumed;
+}
+
+void Daemon::finish_resume()
+{
+    std::vector<std::shared_ptr<Mount>> mounts;
+    {
+        std::lock_guard lock(mu_);
+        mounts.swap(resumed_);
+    }
+    for (auto& m : mounts)
+        m->finish_resume();
+}
+
+void Daemon::hand_over_if_asked()
+{
+    if (handover_to_.empty())
+        return;
+    std::vector<std::shared_ptr<Mount>> mounts;
+    {
+        std::lock_guard lock(mu_);
+        for (auto& [path, m] : mounts_)
+            mounts.push_back(m);
+    }
+    // A request boundary: requests running now finish (a stuck one is given 2 s, and is sent
+    // again to the next server); those read after wait here, unanswered, and are sent again
+    // too (FUSE_NOTIFY_RESEND). Nothing is unmounted: the keeper holds every connection.
+    std::vector<std::unique_lock<std::shared_timed_mutex>> held;
+    for (auto& m : mounts) {
+        std::unique_lock lock(m->gate(), std::defer_lock);
+        if (!lock.try_lock_for(std::chrono::seconds(2)))
+            spdlog::warn("upgrade: {}: a request still runs after 2 s; it will be sent again", m->mountpoint());
+        held.push_back(std::move(lock));
+    }
+    spdlog::info("upgrade: handing over to {}", handover_to_);
+    store_.notify(std::string(handover_key) + handover_to_);
+    ::_exit(0);
 }
 
 void Daemon::start()
@@ -86,6 +218,7 @@ int Daemon::remove_mount(const std::string& mountpoint)
         mounts_.erase(it);
     }
     control_.unlisten(mount->device());
+    unkeep(*mount);
     mount->stop();
     return 0;
 }
@@ -198,6 +331,7 @@ size_t Daemon::reap_ended_mounts()
     for (auto& m : ended) {
         spdlog::info("{} was unmounted from outside", m->mountpoint());
         control_.unlisten(m->device());
+        unkeep(*m);
         m->stop();
     }
     return mount_count();
@@ -264,6 +398,16 @@ std::string Daemon::handle_command(const std::string& line)
         std::string err = reload();
         return err.empty() ? "ok\nreloaded\n" : "error: reload: " + err + "\n";
     }
+    if (verb == "upgrade") {
+        if (!std::getenv(keeper_pid_env))
+            return "error: upgrade: EOPNOTSUPP (no keeper serves this daemon: it runs with --keeper=none "
+                   "or under systemd, whose `systemctl restart procfsd` is the upgrade)\n";
+        if (rest.empty() || rest.front() != '/' || ::access(rest.c_str(), X_OK) != 0)
+            return fmt::format("error: upgrade: {}: {} (not an executable file)\n", rest,
+                               sys::errno_name(rest.empty() || rest.front() != '/' ? EINVAL : errno));
+        handover_to_ = rest;
+        return fmt::format("ok\npid {} hands over to {}\n", ::getpid(), rest);
+    }
     if (verb == "umount") {
         if (remove_mount(rest) < 0)
             return fmt::format("error: {} is not mounted by this daemon\n", rest);
@@ -283,11 +427,20 @@ DaemonMetrics Daemon::metrics() const
                             mount->requests_via_dev()};
             for (size_t i = 0; i < mm.requests.size(); ++i)
                 mm.requests[i] = mount->requests(static_cast<Op>(i));
+            mm.requests_resent = mount->session_io().resent();
+            if (auto* state = mount->state())
+                mm.state_records = state->file().slots_in_use();
             m.mounts.push_back(std::move(mm));
         }
     }
     auto counts = tracker_.counts();
     m.daemon_pid = ::getpid();
+    if (const char* keeper = std::getenv(keeper_pid_env))
+        m.keeper_pid = std::atoi(keeper);
+    if (const char* inc = std::getenv("PROCFSD_INCARNATION"))
+        m.incarnation = std::strtoull(inc, nullptr, 10);
+    if (const char* failed = std::getenv(upgrade_failed_env))
+        m.upgrade_failed = failed;
     m.tracked_processes = counts.tasks;
     m.listed_inodes = counts.entries;
     m.pidfds = stats_.pidfds_held.load();

@@ -57,10 +57,14 @@ std::string render_text(const DaemonMetrics& m, std::string_view mountpoint)
         if (mount.mountpoint == mountpoint)
             out += fmt::format("transport {}\n", mount.transport);
     for (auto& mount : m.mounts)
-        out += fmt::format("mount {} {} nodes={} transport={} requests_io_uring={} requests_dev_fuse={}\n",
+        out += fmt::format("mount {} {} nodes={} transport={} requests_io_uring={} requests_dev_fuse={} "
+                           "requests_resent={} state_records={}\n",
                            mount.mountpoint, mount.options, mount.nodes, mount.transport,
-                           mount.via_uring, mount.via_dev);
-    out += fmt::format("daemon_pid {}\n", m.daemon_pid);
+                           mount.via_uring, mount.via_dev, mount.requests_resent, mount.state_records);
+    out += fmt::format("daemon_pid {}\nkeeper_pid {}\nincarnation {}\n", m.daemon_pid, m.keeper_pid,
+                       m.incarnation);
+    if (!m.upgrade_failed.empty())
+        out += fmt::format("upgrade_failed {}\n", m.upgrade_failed);
     out += fmt::format("tracked_processes {}\nlisted_inodes {}\npidfds {}\npidfds_watched {}\n",
                        m.tracked_processes, m.listed_inodes, m.pidfds, m.pidfds_watched);
     out += fmt::format("exits_seen {}\nreaps_seen {}\n", m.exits_seen, m.reaps_seen);
@@ -82,6 +86,9 @@ std::string render_openmetrics(const DaemonMetrics& m)
 {
     Writer w;
     w.gauge("procfsd_daemon_pid", "The process id of the serving daemon.", m.daemon_pid);
+    w.gauge("procfsd_keeper_pid", "The process id of the keeper holding the mounts' descriptors (0: none).",
+            m.keeper_pid);
+    w.gauge("procfsd_incarnation", "Which server of its keeper this one is (1: the first).", m.incarnation);
     w.gauge("procfsd_tracked_processes", "Processes and threads the kernel holds directory inodes for.",
             m.tracked_processes);
     w.gauge("procfsd_listed_inodes", "Directory entries on the tracked processes' inode lists.",

@@ -86,11 +86,8 @@ sys::Failure Mount::fail(int err, const std::string& why) const
     return f;
 }
 
-sys::Failure Mount::mount(const fuse_custom_io* io, int fd, bool over_existing)
+sys::Failure Mount::open_sources()
 {
-    if (!io)
-        if (auto f = check_mountpoint(over_existing))
-            return f;
     if (options_.resources == MountOptions::Resources::cgroup) {
         if (!resources_)
             return fail(EINVAL, "resources=cgroup: this daemon has no cgroup finder");
@@ -103,7 +100,8 @@ sys::Failure Mount::mount(const fuse_custom_io* io, int fd, bool over_existing)
             return fail(EINVAL, "pidns= serves the kernel's own instance for that namespace; it "
                                 "cannot go with source=");
         sys::Failure why;
-        auto ns = PidNamespace::open(options_.pidns, why);
+        auto ns = PidNamespace::open(
+            resumed_pidns_ >= 0 ? fmt::format("/proc/self/fd/{}", resumed_pidns_) : options_.pidns, why);
         if (!ns.ok())
             return fail(-ns.error, why.reason);
         pidns_ = std::move(ns.value);
@@ -144,7 +142,11 @@ sys::Failure Mount::mount(const fuse_custom_io* io, int fd, bool over_existing)
             return instance_failure(all.error);
         unfiltered_source_ = std::move(all.value);
     }
+    return {};
+}
 
+sys::Failure Mount::make_session()
+{
     // The options show in `mount` through the fsname, as with other FUSE file systems; commas
     // are escaped for libfuse's option parser.
     std::string fsname = "procfsd";
@@ -183,6 +185,18 @@ sys::Failure Mount::mount(const fuse_custom_io* io, int fd, bool over_existing)
     fuse_opt_free_args(&args);
     if (!session_)
         return fail(EINVAL, "libfuse refused the session options " + fuse_opts);
+    return {};
+}
+
+sys::Failure Mount::mount(const fuse_custom_io* io, int fd, bool over_existing)
+{
+    if (!io)
+        if (auto f = check_mountpoint(over_existing))
+            return f;
+    if (auto f = open_sources())
+        return f;
+    if (auto f = make_session())
+        return f;
     if (io) {
         if (fuse_session_custom_io(session_.get(), io, fd) != 0) {
             session_.reset();
@@ -195,6 +209,21 @@ sys::Failure Mount::mount(const fuse_custom_io* io, int fd, bool over_existing)
     if (fuse_session_mount(session_.get(), mountpoint_.c_str()) != 0) {
         session_.reset();
         return fail(EIO, "the kernel refused the FUSE mount (libfuse said why above)");
+    }
+    // Its state file, kept with its /dev/fuse descriptor by the keeper (lib/keeper.cpp), and
+    // its reads and writes through SessionIo, which keeps the INIT request there.
+    auto file = StateFile::create("procfsd-state:" + mountpoint_);
+    if (!file.ok()) {
+        session_.reset();
+        return fail(-file.error, "cannot make its state file (memfd)");
+    }
+    state_ = std::make_unique<MountState>(std::move(file.value), tree_);
+    state_->describe(mountpoint_, options_.to_string());
+    nodes_.persist_to(state_.get());
+    io_.keep_init_in(state_.get());
+    if (fuse_session_custom_io(session_.get(), &session_custom_io(), fuse_session_fd(session_.get())) != 0) {
+        session_.reset();
+        return fail(EINVAL, "libfuse refused the session's custom io");
     }
     // Not stat(): the kernel would send a request that nobody serves yet (INIT comes first).
     if (auto top = top_mount_at(mountpoint_))

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "procfsd/node_table.hpp"
 
+#include <algorithm>
+
+#include "procfsd/mount_state.hpp"
+#include "procfsd/process_tracker.hpp"
+
 namespace procfsd {
 
 std::string child_path(const Node& dir, std::string_view name)
@@ -24,6 +29,7 @@ std::shared_ptr<Node> made_like(const Node& proto)
     node->mode = proto.mode;
     node->restricted = proto.restricted;
     node->behind_link = proto.behind_link;
+    node->generation = proto.generation;
     return node;
 }
 
@@ -66,6 +72,7 @@ NodeTable::Remembered NodeTable::remember(fuse_ino_t parent, std::string_view na
             auto node = nodes_.at(it->second);
             if (reusable(*node)) {
                 node->nlookup.fetch_add(1);
+                count_changed(*node);
                 return {node, false};
             }
         }
@@ -79,6 +86,7 @@ NodeTable::Remembered NodeTable::remember(fuse_ino_t parent, std::string_view na
         auto node = nodes_.at(it->second);
         if (reusable(*node)) {
             node->nlookup.fetch_add(1);
+            count_changed(*node);
             return {node, false};
         }
     }
@@ -86,6 +94,9 @@ NodeTable::Remembered NodeTable::remember(fuse_ino_t parent, std::string_view na
     fresh->parent = parent;
     fresh->name = std::string(name);
     fresh->nlookup = 1;
+    fresh->generation = fresh->task ? fresh->task->serial : 0;
+    if (state_)
+        fresh->saved = state_->node_added(*fresh);
     nodes_[fresh->ino] = fresh;
     by_name_[k] = fresh->ino;
     return {fresh, true};
@@ -103,8 +114,12 @@ std::shared_ptr<Node> NodeTable::forget(fuse_ino_t ino, uint64_t nlookup)
     uint64_t before = node->nlookup.load();
     uint64_t after = nlookup >= before ? 0 : before - nlookup;
     node->nlookup.store(after);
-    if (after > 0)
+    if (after > 0) {
+        count_changed(*node);
         return nullptr;
+    }
+    if (state_)
+        state_->dropped(std::exchange(node->saved, nullptr));
     nodes_.erase(it);
     auto name_it = by_name_.find(key(node->parent, node->name));
     if (name_it != by_name_.end() && name_it->second == ino)
@@ -126,6 +141,23 @@ std::vector<std::shared_ptr<Node>> NodeTable::clear()
     }
     by_name_.clear();
     return dropped;
+}
+
+void NodeTable::count_changed(Node& node) noexcept
+{
+    if (state_)
+        state_->node_count(node.saved, node.nlookup.load());
+}
+
+void NodeTable::restore(std::vector<std::shared_ptr<Node>> nodes, fuse_ino_t next_ino)
+{
+    std::lock_guard lock(mu_);
+    next_ino_ = std::max(next_ino_, next_ino);
+    for (auto& n : nodes) {
+        next_ino_ = std::max(next_ino_, n->ino + 1);
+        by_name_[key(n->parent, n->name)] = n->ino;
+        nodes_[n->ino] = std::move(n);
+    }
 }
 
 size_t NodeTable::size() const

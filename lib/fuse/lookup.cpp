@@ -138,7 +138,7 @@ void fill_entry(const Request& r, const Node& node, const struct stat& st, fuse_
     auto times = r.mount.cache_times(node);
     e = fuse_entry_param{};
     e.ino = node.ino;
-    e.generation = node.task ? node.task->serial : 0;
+    e.generation = node.generation;
     e.attr = st;
     e.entry_timeout = times.entry;
     e.attr_timeout = times.attr;

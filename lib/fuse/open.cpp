@@ -24,33 +24,42 @@ int make_content(const Request& r, OpenFile& file)
     return 0;
 }
 
+// An open of `node` with the kernel's open flags `open_flags`, for OPEN and for a handle a
+// previous server gave. 0 or -errno.
+int open_file(const Request& r, const std::shared_ptr<Node>& node, int open_flags, std::shared_ptr<OpenFile>& file,
+              HandleQuota::Charge& charge)
+{
+    bool writes = (open_flags & O_ACCMODE) != O_RDONLY;
+    if (int rv = start_open(r, node, writes ? Intent::open_write : Intent::open_read, file, charge); rv < 0)
+        return rv;
+    if (int rv = source::check_mode(r, file->plan, *node); rv < 0)
+        return rv;
+    // O_CREAT, O_EXCL and O_NOCTTY never reach here; O_TRUNC is the kernel's to apply.
+    int flags = (open_flags & (O_ACCMODE | O_TRUNC | O_APPEND | O_NONBLOCK | O_DIRECT)) | O_NOFOLLOW;
+    auto src = source::open_for_caller(r, file->plan, *node, flags);
+    // A computed entry needs no source file.
+    if (!src.ok() && !(src.error == -ENOENT && file->plan.content == Content::computed))
+        return src.error;
+    file->fd = std::move(src.value);
+    if (int rv = check_alive(*node); rv < 0)
+        return rv;
+    // A write-only open reads nothing: no content to make (keys opened O_WRONLY by root,
+    // which the kernel lets open, must not fail on a read of its write-only source).
+    if (file->plan.content != Content::source && (open_flags & O_ACCMODE) != O_WRONLY)
+        if (int rv = make_content(r, *file); rv < 0)
+            return rv;
+    return 0;
+}
+
 } // namespace
 
 void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
 {
     serve(req, Op::open, ino, [fi](const Request& r, const std::shared_ptr<Node>& node) {
-        bool writes = (fi->flags & O_ACCMODE) != O_RDONLY;
         std::shared_ptr<OpenFile> file;
         HandleQuota::Charge charge;
-        if (int rv = start_open(r, node, writes ? Intent::open_write : Intent::open_read, file, charge);
-            rv < 0)
+        if (int rv = open_file(r, node, fi->flags, file, charge); rv < 0)
             return rv;
-        if (int rv = source::check_mode(r, file->plan, *node); rv < 0)
-            return rv;
-        // O_CREAT, O_EXCL and O_NOCTTY never reach here; O_TRUNC is the kernel's to apply.
-        int flags = (fi->flags & (O_ACCMODE | O_TRUNC | O_APPEND | O_NONBLOCK | O_DIRECT)) | O_NOFOLLOW;
-        auto src = source::open_for_caller(r, file->plan, *node, flags);
-        // A computed entry needs no source file.
-        if (!src.ok() && !(src.error == -ENOENT && file->plan.content == Content::computed))
-            return src.error;
-        file->fd = std::move(src.value);
-        if (int rv = check_alive(*node); rv < 0)
-            return rv;
-        // A write-only open reads nothing: no content to make (keys opened O_WRONLY by root,
-        // which the kernel lets open, must not fail on a read of its write-only source).
-        if (file->plan.content != Content::source && (fi->flags & O_ACCMODE) != O_WRONLY)
-            if (int rv = make_content(r, *file); rv < 0)
-                return rv;
         // Procfs files report size 0: without direct_io the kernel would read nothing. No FLUSH
         // on close: there is nothing to flush, and it saves a round trip per close.
         fi->direct_io = 1;
@@ -63,8 +72,24 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
 void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi)
 {
     Request r(req, Op::release);
-    r.mount.files().remove(fi->fh);
+    release_handle<OpenFile>(r.mount, fi->fh);
     finish(req, 0);
 }
 
 } // namespace procfsd::fuse_op
+
+namespace procfsd {
+
+int reopen_handle(const Request& r, const MountState::SavedHandle& saved, std::shared_ptr<OpenFile>& open,
+                  HandleQuota::Charge& charge)
+{
+    auto node = r.node(saved.ino);
+    if (!node)
+        return -EBADF;
+    // Opened as its reader now: the source reads at the kernel's offsets, so a seq_file goes
+    // on where it was. A process gone meanwhile reads as its open file would: ESRCH.
+    int rv = fuse_op::open_file(r, node, saved.flags & ~O_TRUNC, open, charge);
+    return rv == -ENOENT && is_pid_node(node->kind) ? -ESRCH : rv;
+}
+
+} // namespace procfsd

@@ -25,6 +25,7 @@ struct OpenFile {
     // Made by the first FUSE poll of this file (see fuse/poll.cpp).
     std::mutex poll_mu; // guards the pointer, not the state
     std::shared_ptr<PollState> poll;
+    Record* saved = nullptr; // in the mount's state file, for the next server
 
     OpenFile() = default;
     OpenFile(const OpenFile&) = delete;
@@ -43,6 +44,7 @@ struct OpenDir {
     std::shared_ptr<Node> node;
     Plan plan;
     std::mutex mu; // guards the fd's position across concurrent readdir requests
+    Record* saved = nullptr; // in the mount's state file, for the next server
 };
 
 } // namespace procfsd

@@ -5,6 +5,7 @@
 #include "fuse/operations.hpp"
 #include "fuse/serve.hpp"
 #include "fuse/source.hpp"
+#include "procfsd/session_io.hpp"
 
 namespace procfsd::fuse_op {
 
@@ -40,10 +41,29 @@ void write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off,
             return -EBADF; // computed, with no source file to write to
         if (file.plan.write_refusal < 0)
             return file.plan.write_refusal;
+        // A write the kernel sends again after a restart (FUSE_NOTIFY_RESEND) is applied
+        // once: its outcome is recorded before the reply, and a resend gets that outcome.
+        MountState* state = r.mount.state();
+        uint64_t unique = current_request_unique();
+        uint64_t first = unique & ~unique_resend_bit;
+        if (state && (unique & unique_resend_bit)) {
+            if (auto earlier = state->write_outcome(first); earlier && *earlier != -EINPROGRESS) {
+                if (*earlier < 0)
+                    return static_cast<int>(*earlier);
+                fuse_reply_write(r.req, static_cast<size_t>(*earlier));
+                return replied;
+            }
+        }
+        Record* journal = state && unique ? state->write_begins(first) : nullptr;
         ssize_t n = source::pwrite(r, file.plan, *file.node, file.fd.get(), data, size, off);
-        if (n < 0)
-            return static_cast<int>(n);
-        fuse_reply_write(r.req, static_cast<size_t>(n));
+        if (journal)
+            state->write_done(journal, n);
+        if (n >= 0)
+            fuse_reply_write(r.req, static_cast<size_t>(n));
+        else
+            fuse_reply_err(r.req, static_cast<int>(-n));
+        if (journal)
+            state->dropped(journal); // the kernel has the reply: it will not come again
         return replied;
     });
 }

@@ -4,6 +4,7 @@
 #include <fuse_lowlevel.h>
 
 #include <memory>
+#include <shared_mutex>
 
 #include "procfsd/caller.hpp"
 #include "procfsd/mount.hpp"
@@ -34,6 +35,8 @@ struct Request {
     fuse_req_t req;
     Mount& mount;
     Caller caller;
+    // An upgrade hands the session over between requests (Mount::gate).
+    std::shared_lock<std::shared_timed_mutex> gate{mount.gate()};
 };
 
 // 0 while the process a pid node belongs to still exists (zombies included), else -ENOENT, as

@@ -23,7 +23,9 @@ class ControlServer {
 public:
     using Handler = std::function<std::string(const std::string& command)>;
 
-    explicit ControlServer(Handler handler);
+    // `after_answer`: called on the control thread once an answer went out (an upgrade
+    // hands over then).
+    explicit ControlServer(Handler handler, std::function<void()> after_answer = {});
     ControlServer(const ControlServer&) = delete;
     ControlServer& operator=(const ControlServer&) = delete;
     ~ControlServer();
@@ -44,6 +46,7 @@ private:
     void serve_client(int listener);
 
     Handler handler_;
+    std::function<void()> after_answer_;
     UniqueFd epoll_;
     UniqueFd spare_; // given up to refuse a client when out of descriptors
     std::mutex mu_; // guards listeners_
@@ -57,6 +60,10 @@ private:
 // its status line. Returns the exit status: 0 when the daemon said "ok", 1 when it said why
 // not or cannot be reached, 2 when the caller may not ask (not root) or named no procfsd mount.
 int control_client(const std::string& mountpoint, const std::string& name, const std::string& command);
+
+// `procfsd ctl upgrade`: asks the daemon named `name` to hand its mounts over to `binary`
+// (absolute), waits for the next server and says which binary serves. 0 when `binary` does.
+int upgrade_client(const std::string& name, const std::string& binary);
 
 // The pid of the daemon answering on the abstract socket `socket`, from its stats; nothing when
 // none answers there.

@@ -9,6 +9,7 @@
 #include "procfsd/config_file.hpp"
 #include "procfsd/containers.hpp"
 #include "procfsd/control_server.hpp"
+#include "procfsd/fd_store.hpp"
 #include "procfsd/metrics.hpp"
 #include "procfsd/handle_quota.hpp"
 #include "procfsd/poll_watcher.hpp"
@@ -34,8 +35,14 @@ public:
     // The failure says why (also logged).
     sys::Failure add_mount(const std::string& mountpoint, const MountOptions& options,
                            bool over_existing = false);
+    // A restarted server: serves again the mounts whose descriptors a previous server kept
+    // (FdStore::take_inherited()), each with its state. Returns how many; the others are
+    // dropped from the store with the reason logged.
+    size_t resume_mounts(std::multimap<std::string, UniqueFd> inherited);
     // Starts serving every mount added so far (after daemonizing: threads do not survive fork).
     void start();
+    // After start(), from the main thread: invalidates what died while no server ran.
+    void finish_resume();
     // Unmounts one instance; the others keep serving. Returns 0 or -ENOENT.
     int remove_mount(const std::string& mountpoint);
     // Unmounts everything.
@@ -73,6 +80,13 @@ public:
     [[nodiscard]] Stats& stats() noexcept { return stats_; }
 
 private:
+    // Keeps a new mount's descriptors in the store; drops them.
+    void keep(const Mount& mount);
+    void unkeep(const Mount& mount);
+    // After the answer to `ctl upgrade` went out (control thread): waits for the requests in
+    // flight, asks the keeper to start `handover_to_` instead, and exits.
+    void hand_over_if_asked();
+
     const DaemonIdentity identity_ = DaemonIdentity::capture(); // before any thread exists
     Stats stats_;
     ProcessTracker tracker_;
@@ -87,6 +101,9 @@ private:
     std::mutex config_mu_; // guards config_path_ and managed_ (one reload at a time)
     std::string config_path_;
     std::vector<MountRequest> managed_;
+    FdStore store_;
+    std::vector<std::shared_ptr<Mount>> resumed_; // until finish_resume()
+    std::string handover_to_; // set by `upgrade` on the control thread, read there after the answer
 };
 
 } // namespace procfsd

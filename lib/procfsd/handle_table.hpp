@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -26,6 +27,20 @@ public:
         uint64_t id = next_++;
         held_.emplace(id, Held{std::move(charge), std::move(object)});
         return id;
+    }
+
+    // A handle a previous server gave, opened again under its id.
+    void add_as(uint64_t id, std::shared_ptr<T> object, HandleQuota::Charge charge)
+    {
+        std::lock_guard lock(mu_);
+        held_.insert_or_assign(id, Held{std::move(charge), std::move(object)});
+        next_ = std::max(next_, id + 1);
+    }
+    // New handles get ids above `id` (a previous server's, still open in the kernel).
+    void reserve_past(uint64_t id)
+    {
+        std::lock_guard lock(mu_);
+        next_ = std::max(next_, id + 1);
     }
 
     [[nodiscard]] std::shared_ptr<T> get(uint64_t id) const

@@ -24,11 +24,16 @@ struct MountMetrics {
     std::string_view transport = "dev_fuse"; // transport_name()
     uint64_t via_uring = 0;                  // requests that came over the io_uring rings
     uint64_t via_dev = 0;                    // and over /dev/fuse
+    uint64_t requests_resent = 0; // sent again by the kernel after a restart (FUSE_NOTIFY_RESEND)
+    size_t state_records = 0;     // nodes, handles and writes kept in its state file
 };
 
 // Everything `procfsd stats` reports, read at one moment.
 struct DaemonMetrics {
-    pid_t daemon_pid = 0;
+    pid_t daemon_pid = 0;    // the serving process
+    pid_t keeper_pid = 0;    // the keeper holding its descriptors (0: none)
+    uint64_t incarnation = 0; // which server of the keeper this is (1: the first)
+    std::string upgrade_failed; // why the last upgrade fell back to this binary ("" if it did not)
     size_t tracked_processes = 0;
     size_t listed_inodes = 0;
     int64_t pidfds = 0;

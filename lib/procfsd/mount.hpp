@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -20,6 +21,8 @@
 #include "procfsd/handle_quota.hpp"
 #include "procfsd/handle_table.hpp"
 #include "procfsd/mount_options.hpp"
+#include "procfsd/mount_state.hpp"
+#include "procfsd/session_io.hpp"
 #include "procfsd/link_hints.hpp"
 #include "procfsd/node_table.hpp"
 #include "procfsd/pid_namespace.hpp"
@@ -67,6 +70,28 @@ public:
     // With `io`, nothing is mounted: the session talks to that transport on `fd` instead of
     // the kernel (the fuzz targets drive request handlers this way).
     sys::Failure mount(const fuse_custom_io* io = nullptr, int fd = -1, bool over_existing = false);
+    // Serves a mount that a previous server made (lib/mount_resume.cpp): `fuse` is its /dev/fuse
+    // descriptor and `state` what that server recorded, both handed over by the keeper. The
+    // session resumes without INIT; nodes and handles the kernel refers to are restored, those
+    // of processes that died meanwhile are invalidated once the session runs.
+    // `pidns`: the pid namespace a pidns= mount shows (its path may be gone by now), else -1.
+    sys::Failure resume(UniqueFd fuse, StateFile state, int pidns = -1);
+    // After start(): waits for the resumed session's INIT replay, then invalidates what died
+    // while no server ran. From a thread that serves no request.
+    void finish_resume();
+    // The mount's /dev/fuse descriptor, and its state (null for a session without a mount).
+    [[nodiscard]] int fuse_fd() const noexcept { return session_ ? fuse_session_fd(session_.get()) : -1; }
+    [[nodiscard]] MountState* state() noexcept { return state_.get(); }
+    [[nodiscard]] SessionIo& session_io() noexcept { return io_; }
+    // Held shared by every request while it runs; exclusively by an upgrade, so that the
+    // session is handed over at a request boundary (Daemon::hand_over).
+    [[nodiscard]] std::shared_timed_mutex& gate() noexcept { return gate_; }
+    // An open handle a previous server gave and nobody used since the restart: taken once, to
+    // be opened again (fuse/serve.hpp).
+    std::optional<MountState::SavedHandle> take_saved_handle(RecordKind kind, uint64_t fh);
+    // One that could not be opened again: its errors repeat until its RELEASE.
+    void put_back_saved_handle(const MountState::SavedHandle& h);
+    [[nodiscard]] std::mutex& reopen_mu() noexcept { return reopen_mu_; }
     // The session, for a transport given to mount() to feed requests to.
     [[nodiscard]] fuse_session* session() noexcept { return session_.get(); }
     // Starts the request loop on its own thread.
@@ -153,6 +178,9 @@ public:
 
 private:
     void release_all_nodes();
+    [[nodiscard]] sys::Failure open_sources();
+    [[nodiscard]] sys::Failure make_session();
+    void restore(MountState::Saved saved);
     [[nodiscard]] sys::Failure check_mountpoint(bool over_existing) const;
     // Logs and returns a failure to mount, with its reason.
     [[nodiscard]] sys::Failure fail(int err, const std::string& why) const;
@@ -163,6 +191,7 @@ private:
     const Tree& tree_;
     std::optional<ResourceScope> resources_;
     PidNamespace pidns_;
+    int resumed_pidns_ = -1; // during resume(): the handed-over pid namespace
     UniqueFd source_;
     UniqueFd unfiltered_source_;
     NodeTable nodes_;
@@ -182,6 +211,13 @@ private:
     std::atomic<bool> uring_failed_{false};
     std::mutex notify_mu_; // guards connected_ against notifications racing with stop()
     bool connected_ = false;
+    std::unique_ptr<MountState> state_;
+    SessionIo io_;
+    std::shared_timed_mutex gate_;
+    std::mutex saved_mu_; // guards saved_handles_
+    std::unordered_map<uint64_t, MountState::SavedHandle> saved_handles_; // by fh; dirs have the top bit
+    std::mutex reopen_mu_; // one reopening at a time, so that a handle is opened once
+    std::vector<std::pair<fuse_ino_t, std::string>> died_meanwhile_; // (parent, name) to invalidate
 };
 
 } // namespace procfsd

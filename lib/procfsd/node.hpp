@@ -14,6 +14,7 @@ namespace procfsd {
 
 struct TrackedTask;
 struct Entry;
+struct Record;
 
 // What a node of the tree is; decides how lookup, getattr, readdir and readlink treat it.
 enum class NodeKind : uint8_t {
@@ -87,7 +88,12 @@ struct Node {
     // link's directory as the kernel does when it follows it, and `path` the link ("42/fd/3"),
     // followed for its attributes while it still shows that text.
     bool behind_link = false;
+    // The generation the kernel was given with the node id (the task's serial); kept across
+    // restarts, since the kernel takes a known id with another generation for a stale inode.
+    uint64_t generation = 0;
     std::atomic<uint64_t> nlookup{0};
+    // Its record in the mount's state file (procfsd/mount_state.hpp); null when not kept.
+    Record* saved = nullptr;
 };
 
 } // namespace procfsd

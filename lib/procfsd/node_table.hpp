@@ -12,6 +12,10 @@
 #include "procfsd/node.hpp"
 
 namespace procfsd {
+class MountState;
+}
+
+namespace procfsd {
 
 // The inodes one mount's kernel knows, by FUSE node id, with their lookup counts. Node ids are
 // never reused, so an inode of a reaped process can never come to mean another one.
@@ -39,13 +43,22 @@ public:
 
     [[nodiscard]] size_t size() const;
 
+    // Keeps every node and lookup count in `state` from now on (null: nowhere).
+    void persist_to(MountState* state) noexcept { state_ = state; }
+    // A restarted server's nodes, as the previous one recorded them (with their records), and
+    // the first node id it may give.
+    void restore(std::vector<std::shared_ptr<Node>> nodes, fuse_ino_t next_ino);
+
 private:
+    void count_changed(Node& node) noexcept;
+
     static std::string key(fuse_ino_t parent, std::string_view name);
 
     mutable std::mutex mu_; // guards nodes_, by_name_, next_ino_
     std::unordered_map<fuse_ino_t, std::shared_ptr<Node>> nodes_;
     std::unordered_map<std::string, fuse_ino_t> by_name_;
     fuse_ino_t next_ino_ = FUSE_ROOT_ID + 1;
+    MountState* state_ = nullptr;
 };
 
 } // namespace procfsd

@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "procfsd/keeper.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "procfsd/sys.hpp"
+#include "procfsd/unique_fd.hpp"
+
+extern char** environ;
+
+namespace procfsd {
+
+namespace {
+
+// As systemd's FileDescriptorStoreMax= in the unit: a server that keeps more is refused.
+constexpr size_t max_kept = 4096;
+// A server that dies this many times in a row before it is ready is not started again.
+constexpr int max_failed_starts = 5;
+
+struct Kept {
+    std::string name;
+    UniqueFd fd;
+};
+
+std::string describe_status(int status)
+{
+    if (WIFEXITED(status))
+        return fmt::format("exit status {}", WEXITSTATUS(status));
+    if (WIFSIGNALED(status))
+        return fmt::format("killed by {}", sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "a signal");
+    return "ended";
+}
+
+class Keeper {
+public:
+    explicit Keeper(const KeeperOptions& o) : options_(o), ready_pipe_(o.ready_pipe) {}
+
+    int run();
+
+private:
+    bool setup();
+    pid_t spawn(int exe, const std::string& upgrade_failed);
+    void receive();
+    void on_message(std::string_view text, std::vector<UniqueFd> fds);
+    // The server ended: start the next one, or return its exit status to end the keeper.
+    std::optional<int> on_server_exit(int status);
+    void report_ready(int status);
+    void drop(const std::string& name);
+    void forget_closed(int fd);
+
+    KeeperOptions options_;
+    int ready_pipe_;
+    UniqueFd sock_, signals_, epoll_;
+    UniqueFd exe_;      // the binary serving now
+    UniqueFd fallback_; // during an upgrade: the binary that served before
+    std::string exe_name_ = "procfsd";
+    std::string socket_name_;
+    std::vector<Kept> kept_;
+    pid_t server_ = -1;
+    bool ready_ = false;    // the server now running said READY=1
+    bool stopping_ = false; // ... and STOPPING=1
+    std::string handover_;  // ... asked to be replaced by this binary
+    int failed_starts_ = 0;
+    uint64_t incarnation_ = 0;
+};
+
+bool Keeper::setup()
+{
+    exe_.reset(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
+    sock_.reset(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1})
+        sigaddset(&mask, s);
+    ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+    signals_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!exe_ || !sock_ || !epoll_ || !signals_) {
+        spdlog::critical("keeper: {}", sys::errno_name(errno));
+        return false;
+    }
+    // An abstract name: nothing on disk to clean up. Only the server's own messages count
+    // (SO_PASSCRED gives the sender's pid with each), as NotifyAccess=main does.
+    socket_name_ = fmt::format("procfsd/keeper/{}", ::getpid());
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path + 1, socket_name_.data(), socket_name_.size());
+    int one = 1;
+    ::setsockopt(sock_.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+    if (::bind(sock_.get(), reinterpret_cast<sockaddr*>(&addr),
+               static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + socket_name_.size())) != 0) {
+        spdlog::critical("keeper: bind @{}: {}", socket_name_, sys::errno_name(errno));
+        return false;
+    }
+    for (int fd : {sock_.get(), signals_.get()}) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = fd;
+        ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+    }
+    return true;
+}
+
+pid_t Keeper::spawn(int exe, const std::string& upgrade_failed)
+{
+    ++incarnation_;
+    pid_t keeper = ::getpid();
+    pid_t pid = ::fork();
+    if (pid != 0)
+        return pid;
+    // The child: the kept descriptors at 3, 4, ... as systemd hands them over.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // A keeper killed on purpose takes its server along, and the mounts end with it.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != keeper)
+        ::_exit(1);
+    int n = static_cast<int>(kept_.size());
+    exe = ::fcntl(exe, F_DUPFD_CLOEXEC, 3 + n); // out of the way of 3, 4, ...
+    std::vector<int> moved;
+    for (auto& k : kept_)
+        moved.push_back(::fcntl(k.fd.get(), F_DUPFD_CLOEXEC, 3 + n));
+    std::string names;
+    for (int i = 0; i < n; ++i) {
+        ::dup2(moved[static_cast<size_t>(i)], 3 + i); // without FD_CLOEXEC
+        names += (i ? ":" : "") + kept_[static_cast<size_t>(i)].name;
+    }
+    if (n > 0) {
+        ::setenv("LISTEN_FDS", std::to_string(n).c_str(), 1);
+        ::setenv("LISTEN_PID", std::to_string(::getpid()).c_str(), 1);
+        ::setenv("LISTEN_FDNAMES", names.c_str(), 1);
+    } else {
+        ::unsetenv("LISTEN_FDS");
+        ::unsetenv("LISTEN_PID");
+        ::unsetenv("LISTEN_FDNAMES");
+    }
+    ::setenv("NOTIFY_SOCKET", ("@" + socket_name_).c_str(), 1);
+    ::setenv(keeper_pid_env, std::to_string(keeper).c_str(), 1);
+    ::setenv("PROCFSD_INCARNATION", std::to_string(incarnation_).c_str(), 1);
+    if (!upgrade_failed.empty())
+        ::setenv(upgrade_failed_env, upgrade_failed.c_str(), 1);
+    else
+        ::unsetenv(upgrade_failed_env);
+    std::vector<char*> argv;
+    for (auto& a : options_.argv)
+        argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::fexecve(exe, argv.data(), environ);
+    ::_exit(127);
+}
+
+void Keeper::drop(const std::string& name)
+{
+    for (auto it = kept_.begin(); it != kept_.end();) {
+        if (it->name == name) {
+            ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->fd.get(), nullptr);
+            it = kept_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void Keeper::forget_closed(int fd)
+{
+    for (auto it = kept_.begin(); it != kept_.end(); ++it) {
+        if (it->fd.get() == fd) {
+            spdlog::debug("keeper: {} ended: dropped", it->name);
+            ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+            kept_.erase(it);
+            return;
+        }
+    }
+}
+
+void Keeper::on_message(std::string_view text, std::vector<UniqueFd> fds)
+{
+    bool store = false, remove = false, poll = true;
+    std::string name;
+    for (size_t pos = 0; pos < text.size();) {
+        size_t end = text.find('\n', pos);
+        std::string_view line = text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+        pos = end == std::string_view::npos ? text.size() : end + 1;
+        if (line == "READY=1") {
+            ready_ = true;
+            failed_starts_ = 0;
+            fallback_.reset();
+            report_ready(0);
+        } else if (line == "STOPPING=1") {
+            stopping_ = true;
+        } else if (line == "FDSTORE=1") {
+            store = true;
+        } else if (line == "FDSTOREREMOVE=1") {
+            remove = true;
+        } else if (line == "FDPOLL=0") {
+            poll = false;
+        } else if (line.rfind("FDNAME=", 0) == 0) {
+            name = std::string(line.substr(7));
+        } else if (line.rfind(handover_key, 0) == 0) {
+            handover_ = std::string(line.substr(std::strlen(handover_key)));
+        }
+    }
+    if (remove && !name.empty())
+        drop(name);
+    if (!store)
+        return;
+    for (auto& fd : fds) {
+        if (kept_.size() >= max_kept) {
+            spdlog::error("keeper: already {} descriptors: {} not kept", max_kept, name);
+            break;
+        }
+        if (poll) {
+            // Events 0: EPOLLERR and EPOLLHUP only, as a FUSE descriptor reports its end.
+            epoll_event ev{};
+            ev.data.fd = fd.get();
+            ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd.get(), &ev);
+        }
+        kept_.push_back({name.empty() ? "stored" : name, std::move(fd)});
+    }
+}
+
+void Keeper::receive()
+{
+    for (;;) {
+        char buf[4096];
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 64) + CMSG_SPACE(sizeof(ucred))];
+        iovec iov{buf, sizeof buf - 1};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        ssize_t n = ::recvmsg(sock_.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n < 0)
+            return;
+        std::vector<UniqueFd> fds;
+        pid_t sender = -1;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+                size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                auto* p = reinterpret_cast<int*>(CMSG_DATA(c));
+                for (size_t i = 0; i < count; ++i)
+                    fds.emplace_back(p[i]);
+            } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+                ucred cred{};
+                std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
+                sender = cred.pid;
+            }
+        }
+        if (sender != server_ || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+            continue; // not the server's, or cut short: its descriptors close here
+        on_message(std::string_view(buf, static_cast<size_t>(n)), std::move(fds));
+    }
+}
+
+void Keeper::report_ready(int status)
+{
+    if (ready_pipe_ < 0)
+        return;
+    unsigned char b = static_cast<unsigned char>(status);
+    [[maybe_unused]] auto w = ::write(ready_pipe_, &b, 1);
+    ::close(ready_pipe_);
+    ready_pipe_ = -1;
+    if (status == 0 && options_.on_ready)
+        options_.on_ready();
+}
+
+std::optional<int> Keeper::on_server_exit(int status)
+{
+    bool was_ready = ready_;
+    pid_t ended = std::exchange(server_, -1);
+    ready_ = false;
+    std::string why = describe_status(status);
+    if (!handover_.empty()) {
+        std::string path = std::exchange(handover_, {});
+        UniqueFd next(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (next) {
+            spdlog::info("keeper: upgrade: starting {}", path);
+            fallback_ = std::move(exe_);
+            exe_ = std::move(next);
+            exe_name_ = path;
+            server_ = spawn(exe_.get(), {});
+            return std::nullopt;
+        }
+        spdlog::error("keeper: upgrade to {}: {}: starting the previous binary again", path, sys::errno_name(errno));
+        server_ = spawn(exe_.get(), fmt::format("{}: {}", path, sys::errno_name(errno)));
+        return std::nullopt;
+    }
+    if (!was_ready && fallback_) {
+        // The new binary failed to start: the one before it serves again.
+        spdlog::error("keeper: {} failed to start ({}): starting the previous binary again", exe_name_, why);
+        exe_ = std::move(fallback_);
+        server_ = spawn(exe_.get(), fmt::format("{}: {} before it was ready", exe_name_, why));
+        exe_name_ = "procfsd";
+        return std::nullopt;
+    }
+    if (stopping_ || (WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+        int rv = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+        report_ready(rv);
+        return rv;
+    }
+    if (!was_ready && (ready_pipe_ >= 0 || ++failed_starts_ >= max_failed_starts)) {
+        // It cannot start: a configuration error, or a server that dies at every start.
+        int rv = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+        spdlog::critical("keeper: the server {} before it was ready: giving up", why);
+        report_ready(rv ? rv : 1);
+        return rv ? rv : 1;
+    }
+    spdlog::warn("keeper: the server (pid {}) {}: starting it again with {} descriptors", ended, why, kept_.size());
+    server_ = spawn(exe_.get(), {});
+    return std::nullopt;
+}
+
+int Keeper::run()
+{
+    if (!setup())
+        return 1;
+    server_ = spawn(exe_.get(), {});
+    if (server_ < 0) {
+        spdlog::critical("keeper: fork: {}", sys::errno_name(errno));
+        return 1;
+    }
+    for (;;) {
+        epoll_event evs[16];
+        int n = ::epoll_wait(epoll_.get(), evs, 16, -1);
+        if (n < 0 && errno != EINTR)
+            return 1;
+        for (int i = 0; i < n; ++i) {
+            int fd = evs[i].data.fd;
+            if (fd == sock_.get()) {
+                receive();
+                continue;
+            }
+            if (fd != signals_.get()) {
+                forget_closed(fd);
+                continue;
+            }
+            signalfd_siginfo si{};
+            while (::read(signals_.get(), &si, sizeof si) == sizeof si) {
+                if (si.ssi_signo != SIGCHLD) {
+                    // Stop, reload, report: the server's to do.
+                    if (server_ > 0)
+                        ::kill(server_, static_cast<int>(si.ssi_signo));
+                    continue;
+                }
+                int status = 0;
+                pid_t pid;
+                while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+                    if (pid != server_)
+                        continue;
+                    receive(); // what it sent before it ended counts
+                    if (auto rv = on_server_exit(status))
+                        return *rv;
+                    stopping_ = false;
+                }
+            }
+        }
+    }
+}
+
+} // namespace
+
+int run_keeper(const KeeperOptions& options) { return Keeper(options).run(); }
+
+} // namespace procfsd

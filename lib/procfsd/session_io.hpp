@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+// The reads and writes of every mount's /dev/fuse descriptor go through here (libfuse's
+// custom io), so that a mount outlives its server (README, Restarts and upgrades):
+// - the first server keeps the kernel's INIT request in the mount's state file;
+// - a restarted server replays it to libfuse, which negotiates as it did the first time, and
+//   its reply, which the kernel must not see twice, goes nowhere; then the kernel is asked to
+//   send again what the dead server had read and not answered (FUSE_NOTIFY_RESEND);
+// - each request thread knows the id of the request it serves, and whether it is a resend,
+//   so that a write is applied once (fuse/read.cpp).
+// Requests over io_uring rings do not pass here; their threads see id 0.
+
+#include <fuse_lowlevel.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+namespace procfsd {
+
+class MountState;
+
+// The kernel marks a resent request's id with this bit (Linux 6.9, FUSE_UNIQUE_RESEND).
+constexpr uint64_t unique_resend_bit = 1ULL << 63;
+
+// One mount's side of it.
+class SessionIo {
+public:
+    // Keep the INIT request in `state` when it comes (a mount's first server).
+    void keep_init_in(MountState* state) noexcept { state_ = state; }
+    // A restarted server: `init` is given to libfuse as the first request, and its reply is
+    // dropped; then the kernel resends what was in flight. Readers wait until the replay is done.
+    void replay(std::string init);
+    // Blocks until a replay has been answered (returns at once without one).
+    void wait_replayed();
+
+    ssize_t read(int fd, void* buf, size_t len);
+    ssize_t writev(int fd, struct iovec* iov, int count);
+
+    [[nodiscard]] uint64_t resent() const noexcept { return resent_.load(std::memory_order_relaxed); }
+
+private:
+    MountState* state_ = nullptr;
+    std::mutex mu_; // guards the replay's fields
+    std::condition_variable replayed_;
+    std::string init_;       // still to hand out
+    bool replaying_ = false; // from replay() until libfuse answered it
+    uint64_t init_unique_ = 0;
+    std::atomic<bool> pending_{false}; // replaying_, read without the lock
+    std::atomic<uint64_t> resent_{0};
+};
+
+// libfuse's custom io for a session whose userdata is a Mount.
+const fuse_custom_io& session_custom_io();
+
+// The id of the request this thread read last from /dev/fuse (0 on a ring thread), with the
+// resend bit.
+uint64_t current_request_unique() noexcept;
+
+// Asks the kernel to send again every request a server read on `fd` without answering it.
+// 0 or -errno.
+int notify_resend(int fd) noexcept;
+
+} // namespace procfsd
