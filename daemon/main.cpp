@@ -19,6 +19,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <future>
 #include <optional>
 #include <string>
 #include <thread>
@@ -288,6 +289,9 @@ int main(int argc, char** argv)
                    "for tests: read resources=cgroup's cgroups as a v2 tree at DIR (a fixture) "
                    "instead of the machine's")
         ->check(CLI::ExistingDirectory);
+    std::string hold_write;
+    app.add_option("--test-hold-write", hold_write, "for tests: hold a write in flight (WHEN:PATH)")
+        ->group(""); // hidden from --help
     std::string check_config;
     app.add_option("--check-config", check_config,
                    "check a config file (syntax, keys, values, mount options) and exit: 0 or 2");
@@ -441,15 +445,26 @@ int main(int argc, char** argv)
     procfsd::UniqueFd signal_fd(::signalfd(-1, &signals, SFD_CLOEXEC));
     ::signal(SIGPIPE, SIG_IGN);
 
+    if (!hold_write.empty())
+        procfsd::hold_writes_for_tests(hold_write);
     procfsd::Daemon daemon(cgroup_root);
     // Before mounting (and daemonizing): a name in use refuses the start where mount(8) sees it.
-    if (auto f = daemon.listen_control(control_name)) {
+    procfsd::UniqueFd kept_control;
+    if (auto it = inherited.find("ctl"); it != inherited.end()) {
+        kept_control = std::move(it->second);
+        inherited.erase(it);
+    }
+    if (auto f = daemon.listen_control(control_name, std::move(kept_control))) {
         std::fprintf(stderr, "procfsd: %s\n", f.reason.c_str());
         return 1;
     }
     if (restarted) {
         size_t n = daemon.resume_mounts(std::move(inherited));
         spdlog::info("server {} (incarnation {}): {} mounts resumed", ::getpid(), incarnation ? incarnation : "?", n);
+        if (n == 0 && !persist) {
+            spdlog::info("no mount is left to serve: exiting");
+            return 0;
+        }
     } else {
         for (auto& r : requests) {
             if (auto f = daemon.add_mount(r.mountpoint, r.options, force)) {
@@ -477,6 +492,17 @@ int main(int argc, char** argv)
     if (!config_file.empty())
         daemon.manage_config(procfsd::absolute_path(config_file), managed);
     daemon.start();
+    if (under_keeper) {
+        // The keeper's sign that this server died (lib/keeper.cpp): a thread that never
+        // touches a mount, so that it ends at once when the process is killed.
+        std::promise<pid_t> tid;
+        std::thread([&tid] {
+            tid.set_value(static_cast<pid_t>(::gettid()));
+            for (;;)
+                ::pause();
+        }).detach();
+        notify_systemd(fmt::format("PROCFSD_SENTINEL={}", tid.get_future().get()).c_str());
+    }
     daemon.finish_resume();
     return serve(daemon, signal_fd.get(), persist);
 }

@@ -69,19 +69,24 @@ void ControlServer::stop() { worker_.stop(); }
 
 namespace {
 
-UniqueFd bound_socket(const std::string& name, int epoll, int* error = nullptr)
+// `inherited`: the same socket, listening already, as a previous server kept it (clients
+// queue on it while no server runs).
+UniqueFd bound_socket(const std::string& name, int epoll, int* error = nullptr, UniqueFd inherited = {})
 {
-    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_un addr{};
-    socklen_t len = abstract_address(name, addr);
-    if (!sock || ::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
-        ::listen(sock.get(), 16) != 0) {
-        int err = errno;
-        if (error)
-            *error = err;
-        else
-            spdlog::warn("control socket @{}: {}", name, sys::errno_name(err));
-        return {};
+    UniqueFd sock = std::move(inherited);
+    if (!sock) {
+        sock.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_un addr{};
+        socklen_t len = abstract_address(name, addr);
+        if (!sock || ::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+            ::listen(sock.get(), 16) != 0) {
+            int err = errno;
+            if (error)
+                *error = err;
+            else
+                spdlog::warn("control socket @{}: {}", name, sys::errno_name(err));
+            return {};
+        }
     }
     struct epoll_event ev{};
     ev.events = EPOLLIN;
@@ -92,23 +97,27 @@ UniqueFd bound_socket(const std::string& name, int epoll, int* error = nullptr)
 
 } // namespace
 
-void ControlServer::listen(dev_t device)
+int ControlServer::listen(dev_t device, UniqueFd inherited)
 {
-    auto sock = bound_socket(socket_name(device), epoll_.get());
+    auto sock = bound_socket(socket_name(device), epoll_.get(), nullptr, std::move(inherited));
     std::lock_guard lock(mu_);
-    if (sock)
-        listeners_[device] = std::move(sock);
+    if (!sock)
+        return -1;
+    int fd = sock.get();
+    listeners_[device] = std::move(sock);
+    return fd;
 }
 
-int ControlServer::listen_name(const std::string& name)
+int ControlServer::listen_name(const std::string& name, UniqueFd inherited)
 {
     int err = 0;
-    auto sock = bound_socket(name, epoll_.get(), &err);
+    auto sock = bound_socket(name, epoll_.get(), &err, std::move(inherited));
     if (!sock)
         return -err;
     std::lock_guard lock(mu_);
+    int fd = sock.get();
     named_.push_back(std::move(sock));
-    return 0;
+    return fd;
 }
 
 void ControlServer::unlisten(dev_t device)

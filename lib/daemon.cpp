@@ -58,10 +58,9 @@ sys::Failure Daemon::add_mount(const std::string& mountpoint, const MountOptions
                                                        ended_.get(), &polls_, nullptr, &containers_});
     if (auto f = mount->mount(nullptr, -1, over_existing))
         return f;
-    keep(*mount);
     if (started_)
         mount->start();
-    control_.listen(mount->device());
+    keep(*mount, control_.listen(mount->device()));
     mounts_.emplace(mountpoint, std::move(mount));
     return {};
 }
@@ -77,11 +76,13 @@ std::string kept_name(dev_t device, const char* what)
 
 } // namespace
 
-void Daemon::keep(const Mount& mount)
+void Daemon::keep(const Mount& mount, int control)
 {
     if (!store_.enabled() || !mount.device())
         return;
     store_.keep(kept_name(mount.device(), "fuse"), mount.fuse_fd(), true);
+    if (control >= 0)
+        store_.keep(kept_name(mount.device(), "ctl"), control, false);
     if (auto* state = const_cast<Mount&>(mount).state())
         store_.keep(kept_name(mount.device(), "state"), state->file().fd(), false);
     if (mount.pids().foreign())
@@ -92,7 +93,7 @@ void Daemon::unkeep(const Mount& mount)
 {
     if (!store_.enabled() || !mount.device())
         return;
-    for (const char* what : {"fuse", "state", "pidns"})
+    for (const char* what : {"fuse", "state", "pidns", "ctl"})
         store_.drop(kept_name(mount.device(), what));
 }
 
@@ -100,7 +101,7 @@ size_t Daemon::resume_mounts(std::multimap<std::string, UniqueFd> inherited)
 {
     // By connection: m<N>-fuse, m<N>-state and, for pidns=, m<N>-pidns.
     struct Handed {
-        UniqueFd fuse, state, pidns;
+        UniqueFd fuse, state, pidns, ctl;
     };
     std::map<std::string, Handed> by_mount;
     for (auto& [name, fd] : inherited) {
@@ -112,12 +113,12 @@ size_t Daemon::resume_mounts(std::multimap<std::string, UniqueFd> inherited)
         }
         std::string what = name.substr(dash + 1);
         auto& h = by_mount[name.substr(0, dash)];
-        (what == "fuse" ? h.fuse : what == "state" ? h.state : h.pidns) = std::move(fd);
+        (what == "fuse" ? h.fuse : what == "state" ? h.state : what == "ctl" ? h.ctl : h.pidns) = std::move(fd);
     }
     size_t resumed = 0;
     for (auto& [key, h] : by_mount) {
         auto drop_all = [&] {
-            for (const char* what : {"fuse", "state", "pidns"})
+            for (const char* what : {"fuse", "state", "pidns", "ctl"})
                 store_.drop(key + "-" + what);
         };
         if (!h.fuse || !h.state) {
@@ -149,7 +150,7 @@ size_t Daemon::resume_mounts(std::multimap<std::string, UniqueFd> inherited)
             drop_all();
             continue;
         }
-        control_.listen(mount->device());
+        control_.listen(mount->device(), std::move(h.ctl));
         resumed_.push_back(mount);
         mounts_.emplace(mountpoint, std::move(mount));
         ++resumed;
@@ -234,12 +235,14 @@ void Daemon::stop()
     // longest wait, not the sum of them.
     for (auto& [path, mount] : mounts) {
         control_.unlisten(mount->device());
+        unkeep(*mount); // no next server: the connection ends with this one
         mount->detach();
     }
     auto abort_after = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     for (auto& [path, mount] : mounts)
         mount->stop(abort_after);
     control_.stop();
+    store_.drop("ctl");
     tracker_.stop();
     polls_.stop();
 }
@@ -293,12 +296,16 @@ std::string Daemon::reload()
     return "";
 }
 
-sys::Failure Daemon::listen_control(const std::string& name)
+sys::Failure Daemon::listen_control(const std::string& name, UniqueFd inherited)
 {
     std::string socket = "procfsd/ctl/" + name;
-    int rv = control_.listen_name(socket);
-    if (rv == 0)
+    bool fresh = !inherited;
+    int rv = control_.listen_name(socket, std::move(inherited));
+    if (rv >= 0) {
+        if (fresh)
+            store_.keep("ctl", rv, false);
         return {};
+    }
     std::string why = "cannot listen there";
     if (rv == -EADDRINUSE) {
         auto pid = daemon_pid_at(socket);

@@ -12,7 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/syscall.h>
+
 #include <cstdlib>
+#include <set>
 #include <cstring>
 #include <optional>
 #include <string_view>
@@ -22,6 +25,10 @@
 #include "procfsd/unique_fd.hpp"
 
 extern char** environ;
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL // Linux 6.9: a pidfd for one thread, readable when that thread ends
+#endif
 
 namespace procfsd {
 
@@ -72,7 +79,16 @@ private:
     std::string socket_name_;
     std::vector<Kept> kept_;
     pid_t server_ = -1;
+    // A thread of the server's that does nothing (PROCFSD_SENTINEL=<tid>), on a PIDFD_THREAD
+    // pidfd: readable once it ended. A killed server with a thread stuck in the kernel on one
+    // of its own mounts (an invalidation waits for a directory lock that a lookup holds, and
+    // the lookup waits for a server) is reaped only after the next server answered that lookup:
+    // the next one starts when the sentinel ends, not at SIGCHLD. (A thread-group leader's
+    // pidfd is not readable while another thread lives.)
+    UniqueFd leader_;
+    std::set<pid_t> ended_; // servers replaced before they could be reaped
     bool ready_ = false;    // the server now running said READY=1
+    bool ever_ready_ = false; // some server did: there are mounts to keep serving
     bool stopping_ = false; // ... and STOPPING=1
     std::string handover_;  // ... asked to be replaced by this binary
     int failed_starts_ = 0;
@@ -121,6 +137,8 @@ pid_t Keeper::spawn(int exe, const std::string& upgrade_failed)
     ++incarnation_;
     pid_t keeper = ::getpid();
     pid_t pid = ::fork();
+    if (pid > 0)
+        leader_.reset(); // until the new server names its sentinel
     if (pid != 0)
         return pid;
     // The child: the kept descriptors at 3, 4, ... as systemd hands them over.
@@ -199,6 +217,7 @@ void Keeper::on_message(std::string_view text, std::vector<UniqueFd> fds)
         pos = end == std::string_view::npos ? text.size() : end + 1;
         if (line == "READY=1") {
             ready_ = true;
+            ever_ready_ = true;
             failed_starts_ = 0;
             fallback_.reset();
             report_ready(0);
@@ -212,6 +231,15 @@ void Keeper::on_message(std::string_view text, std::vector<UniqueFd> fds)
             poll = false;
         } else if (line.rfind("FDNAME=", 0) == 0) {
             name = std::string(line.substr(7));
+        } else if (line.rfind("PROCFSD_SENTINEL=", 0) == 0) {
+            pid_t tid = std::atoi(std::string(line.substr(17)).c_str());
+            leader_.reset(static_cast<int>(::syscall(SYS_pidfd_open, tid, PIDFD_THREAD)));
+            if (leader_) {
+                epoll_event ev{};
+                ev.events = EPOLLIN;
+                ev.data.fd = leader_.get();
+                ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, leader_.get(), &ev);
+            }
         } else if (line.rfind(handover_key, 0) == 0) {
             handover_ = std::string(line.substr(std::strlen(handover_key)));
         }
@@ -315,7 +343,7 @@ std::optional<int> Keeper::on_server_exit(int status)
         report_ready(rv);
         return rv;
     }
-    if (!was_ready && (ready_pipe_ >= 0 || ++failed_starts_ >= max_failed_starts)) {
+    if (!was_ready && (!ever_ready_ || ++failed_starts_ >= max_failed_starts)) {
         // It cannot start: a configuration error, or a server that dies at every start.
         int rv = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
         spdlog::critical("keeper: the server {} before it was ready: giving up", why);
@@ -347,6 +375,21 @@ int Keeper::run()
                 receive();
                 continue;
             }
+            if (leader_ && fd == leader_.get()) {
+                receive();
+                ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+                leader_.reset();
+                // A server that stops, or the first one failing to start, is waited for: its
+                // status counts.
+                if (stopping_ || (!ever_ready_ && handover_.empty()))
+                    continue;
+                ended_.insert(server_);
+                int status = handover_.empty() ? SIGKILL : 0; // as waitpid would report it
+                if (auto rv = on_server_exit(status))
+                    return *rv;
+                stopping_ = false;
+                continue;
+            }
             if (fd != signals_.get()) {
                 forget_closed(fd);
                 continue;
@@ -362,8 +405,12 @@ int Keeper::run()
                 int status = 0;
                 pid_t pid;
                 while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
-                    if (pid != server_)
+                    if (pid != server_) {
+                        ended_.erase(pid);
                         continue;
+                    }
+                    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, leader_.get(), nullptr);
+                    leader_.reset();
                     receive(); // what it sent before it ended counts
                     if (auto rv = on_server_exit(status))
                         return *rv;

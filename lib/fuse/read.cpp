@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <unistd.h>
+
+#include <string>
 #include <vector>
 
 #include "fuse/open_file.hpp"
@@ -6,6 +9,37 @@
 #include "fuse/serve.hpp"
 #include "fuse/source.hpp"
 #include "procfsd/session_io.hpp"
+
+namespace procfsd {
+
+namespace {
+
+// Tests only (--test-hold-write): a write to this path, sent the first time, stops before or
+// after it is applied, so that a test can kill the server with it in flight.
+struct WriteHold {
+    bool after = false;
+    std::string path;
+} write_hold;
+
+void hold_if_asked(const Node& node, uint64_t unique, bool applied)
+{
+    if (write_hold.path.empty() || applied != write_hold.after || node.path != write_hold.path ||
+        (unique & unique_resend_bit))
+        return;
+    for (;;)
+        ::pause(); // every signal is blocked on request threads: until the process dies
+}
+
+} // namespace
+
+void hold_writes_for_tests(const std::string& spec)
+{
+    auto colon = spec.find(':');
+    write_hold.after = spec.substr(0, colon) == "after";
+    write_hold.path = colon == std::string::npos ? "" : spec.substr(colon + 1);
+}
+
+} // namespace procfsd
 
 namespace procfsd::fuse_op {
 
@@ -55,9 +89,11 @@ void write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off,
             }
         }
         Record* journal = state && unique ? state->write_begins(first) : nullptr;
+        hold_if_asked(*file.node, unique, false);
         ssize_t n = source::pwrite(r, file.plan, *file.node, file.fd.get(), data, size, off);
         if (journal)
             state->write_done(journal, n);
+        hold_if_asked(*file.node, unique, true);
         if (n >= 0)
             fuse_reply_write(r.req, static_cast<size_t>(n));
         else

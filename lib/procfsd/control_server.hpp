@@ -32,12 +32,14 @@ public:
 
     void start();
     void stop();
-    // Starts or stops answering for the mount with this device number.
-    void listen(dev_t device);
+    // Starts or stops answering for the mount with this device number; on `inherited`, the
+    // listening socket a previous server kept, if given. Returns the socket, or -1.
+    int listen(dev_t device, UniqueFd inherited = {});
     void unlisten(dev_t device);
-    // Answers on a named abstract socket as well (the daemon's own "procfsd/ctl/NAME").
-    // Returns 0 or -errno (EADDRINUSE: another daemon has that name).
-    int listen_name(const std::string& name);
+    // Answers on a named abstract socket as well (the daemon's own "procfsd/ctl/NAME"), or on
+    // the one a previous server kept. Returns the socket or -errno (EADDRINUSE: another daemon
+    // has that name).
+    int listen_name(const std::string& name, UniqueFd inherited = {});
 
     static std::string socket_name(dev_t device);
 

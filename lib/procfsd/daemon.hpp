@@ -22,6 +22,11 @@ namespace procfsd {
 
 // Everything one procfsd process serves: its mounts and the state they share (one process
 // tracker, one set of counters). Mounts come and go at run time.
+// Tests only: holds the first write to a path before or after it is applied ("after:PATH",
+// "before:PATH", PATH below the source), so that a test can kill the server with it in flight
+// (lib/fuse/read.cpp).
+void hold_writes_for_tests(const std::string& spec);
+
 class Daemon {
 public:
     // `cgroup_root`: read cgroups as a v2 tree there instead of the machine's (the tests' fixture
@@ -67,7 +72,8 @@ public:
 
     // Also answer on the daemon's own control socket "procfsd/ctl/NAME" (for `procfsd ctl`).
     // Fails when another daemon has that name: two daemons must not share one.
-    sys::Failure listen_control(const std::string& name);
+    // `inherited`: the socket a previous server kept (clients queued on it meanwhile).
+    sys::Failure listen_control(const std::string& name, UniqueFd inherited = {});
 
     // Readable when a mount ended by itself (unmounted from outside); then call
     // reap_ended_mounts() from the main thread.
@@ -81,7 +87,7 @@ public:
 
 private:
     // Keeps a new mount's descriptors in the store; drops them.
-    void keep(const Mount& mount);
+    void keep(const Mount& mount, int control);
     void unkeep(const Mount& mount);
     // After the answer to `ctl upgrade` went out (control thread): waits for the requests in
     // flight, asks the keeper to start `handover_to_` instead, and exits.

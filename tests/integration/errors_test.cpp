@@ -102,7 +102,7 @@ TEST_CASE("a directory already served is refused, by ctl and by a second daemon,
     Child guard(second);
     CHECK(wait_until([&] {
         auto o = run("stats " + m.path());
-        return o.out.find("daemon_pid " + std::to_string(second)) != std::string::npos;
+        return o.out.find("keeper_pid " + std::to_string(second)) != std::string::npos;
     }, 10s));
     ::kill(second, SIGTERM);
     guard.reap();

@@ -27,16 +27,16 @@ TEST_CASE("one mount unmounted by force, the others keep serving", "[faults]")
     CHECK(status == 0);
     CHECK(read_file(m.path("self/status")).has_value());
     CHECK(list_dir(m.path()).has_value());
-    CHECK(::kill(m.daemon_pid(), 0) == 0);
+    CHECK(::kill(m.keeper_pid(), 0) == 0);
     CHECK(m.counter("requests_lookup") > 0);
 }
 
-TEST_CASE("a daemon killed with SIGKILL leaves ENOTCONN; a restart mounts again by itself", "[faults]")
+TEST_CASE("a keeper killed with SIGKILL takes its server along and leaves ENOTCONN; a restart mounts again by itself", "[faults]")
 {
     TestMount first;
     std::string dir = first.path();
     REQUIRE(read_file(dir + "/uptime").has_value());
-    ::kill(first.daemon_pid(), SIGKILL);
+    ::kill(first.keeper_pid(), SIGKILL);
     REQUIRE(wait_until([&] { return lstat_errno(dir + "/uptime") == ENOTCONN; }, 5s));
     // Same mountpoint, new daemon: it clears its own stale mount first.
     pid_t daemon = ::fork();
@@ -133,7 +133,7 @@ TEST_CASE("SIGTERM under load: requests finish, then a clean unmount", "[faults]
             }
         });
     REQUIRE(wait_until([&] { return ok > 200; }, 10s));
-    pid_t daemon = m.daemon_pid();
+    pid_t daemon = m.keeper_pid();
     auto t0 = std::chrono::steady_clock::now();
     ::kill(daemon, SIGTERM);
     int status = 0;
@@ -164,7 +164,7 @@ TEST_CASE("SIGTERM with six held mounts stops them together", "[faults]")
         REQUIRE(fd >= 0);
         held.push_back(fd);
     }
-    pid_t daemon = m.daemon_pid();
+    pid_t daemon = m.keeper_pid();
     auto t0 = std::chrono::steady_clock::now();
     ::kill(daemon, SIGTERM);
     int status = 0;

@@ -164,7 +164,17 @@ TestMount::TestMount(const std::string& options, const std::vector<std::string>&
         stop();
         throw std::runtime_error("procfsd did not mount " + dir_);
     }
+    server_ = serving_pid();
     check_transport(options);
+}
+
+pid_t TestMount::serving_pid() const
+{
+    auto c = support::parse_counters(support::run_program({procfsd_binary(), "--control", control_, "stats", mounts_[0]},
+                                                          true, 10)
+                                         .out);
+    auto it = c.find("daemon_pid");
+    return it == c.end() ? -1 : static_cast<pid_t>(it->second);
 }
 
 // scripts/dev test runs each suite on one transport and says which: a mount that does not

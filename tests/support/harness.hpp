@@ -36,7 +36,13 @@ public:
     [[nodiscard]] std::string path(const std::string& rel = "") const;
     // The i-th mount (0 = the first).
     [[nodiscard]] std::string mount_path(size_t i, const std::string& rel = "") const;
-    [[nodiscard]] pid_t daemon_pid() const noexcept { return daemon_; }
+    // The serving process as it was when the mounts came up (the keeper's child).
+    [[nodiscard]] pid_t daemon_pid() const noexcept { return server_; }
+    // The serving process now, asked of the daemon (it changes at a restart or upgrade).
+    [[nodiscard]] pid_t serving_pid() const;
+    // The process this test started: the keeper, which holds the mounts and runs the server.
+    // Signals to stop the daemon go here, and only this one is the test's child to reap.
+    [[nodiscard]] pid_t keeper_pid() const noexcept { return daemon_; }
     // A counter from `procfsd stats` (e.g. "requests_lookup"); -1 if absent.
     [[nodiscard]] long long counter(const std::string& name) const;
     // Every counter of one `procfsd stats`, read at one moment.
@@ -58,7 +64,8 @@ private:
     std::string dir_;
     std::vector<std::string> mounts_;
     std::string control_; // this daemon's control socket name
-    pid_t daemon_ = -1;
+    pid_t daemon_ = -1;   // the keeper
+    pid_t server_ = -1;   // its server at the start
 };
 
 // A directory of the test's own under /tmp (mode 0755, so that unprivileged callers reach it).

@@ -1,0 +1,569 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// A crash or an upgrade of the serving process goes unnoticed (README, Restarts and upgrades):
+// readers on three kinds of mounts see no error and no long wait while the server is killed or
+// replaced, descriptors and working directories opened before keep working, a process reaped
+// while no server ran is gone, a pid reused meanwhile never shows through an old node, and a
+// write in flight is applied once.
+#include <catch2/catch_test_macros.hpp>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "harness.hpp"
+#include "pid_namespace.hpp"
+#include "process_tools.hpp"
+
+using namespace procfsd::test;
+
+namespace {
+
+// Four threads loop over open/read/close of a few files and a listing of the root, on every
+// mount given, counting every failure and the longest wait.
+class Readers {
+public:
+    // `targets`: per mount, the files to read (relative); the root is listed on each.
+    explicit Readers(std::vector<std::pair<std::string, std::vector<std::string>>> targets)
+        : targets_(std::move(targets))
+    {
+        for (int i = 0; i < 4; ++i)
+            threads_.emplace_back([this, i] { run(i); });
+    }
+    ~Readers() { stop(); }
+
+    void stop()
+    {
+        stop_ = true;
+        for (auto& t : threads_)
+            if (t.joinable())
+                t.join();
+    }
+    [[nodiscard]] long rounds() const { return rounds_.load(); }
+    [[nodiscard]] long errors() const { return errors_.load(); }
+    [[nodiscard]] std::chrono::milliseconds longest() const { return std::chrono::milliseconds(longest_ms_.load()); }
+    [[nodiscard]] std::string first_error() const
+    {
+        std::lock_guard lock(mu_);
+        return first_error_;
+    }
+
+private:
+    void failed(const std::string& what)
+    {
+        if (errors_.fetch_add(1) == 0) {
+            std::lock_guard lock(mu_);
+            first_error_ = what;
+        }
+    }
+
+    void run(int i)
+    {
+        char buf[65536];
+        while (!stop_) {
+            for (size_t k = 0; k < targets_.size(); ++k) {
+                auto& [dir, files] = targets_[(k + static_cast<size_t>(i)) % targets_.size()];
+                for (auto& f : files) {
+                    auto t0 = std::chrono::steady_clock::now();
+                    std::string path = dir + "/" + f;
+                    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+                    if (fd < 0) {
+                        failed("open " + path + ": " + std::strerror(errno));
+                    } else {
+                        if (::read(fd, buf, sizeof buf) <= 0)
+                            failed("read " + path + ": " + std::strerror(errno));
+                        ::close(fd);
+                    }
+                    note(t0);
+                }
+                auto t0 = std::chrono::steady_clock::now();
+                auto listed = list_dir(dir);
+                if (!listed || listed->size() < 3)
+                    failed("list " + dir + ": " + std::strerror(errno));
+                note(t0);
+            }
+            ++rounds_;
+        }
+    }
+
+    void note(std::chrono::steady_clock::time_point t0)
+    {
+        long ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+        long seen = longest_ms_.load();
+        while (ms > seen && !longest_ms_.compare_exchange_weak(seen, ms)) {
+        }
+    }
+
+    std::vector<std::pair<std::string, std::vector<std::string>>> targets_;
+    std::vector<std::thread> threads_;
+    std::atomic<bool> stop_{false};
+    std::atomic<long> rounds_{0}, errors_{0}, longest_ms_{0};
+    mutable std::mutex mu_;
+    std::string first_error_;
+};
+
+// A shell whose working directory is a pid directory of a mount: each line sent makes it read
+// `stat` there and answer "ok" or "fail".
+class ShellIn {
+public:
+    explicit ShellIn(const std::string& dir)
+    {
+        int in[2], out[2];
+        REQUIRE(::pipe2(in, O_CLOEXEC) == 0);
+        REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::dup2(in[0], 0);
+            ::dup2(out[1], 1);
+            ::execl("/bin/sh", "sh", "-c",
+                    ("cd '" + dir + "' || exit 9; while read x; do if head -c 1 stat >/dev/null 2>&1; "
+                     "then echo ok; else echo fail; fi; done")
+                        .c_str(),
+                    nullptr);
+            ::_exit(127);
+        }
+        ::close(in[0]);
+        ::close(out[1]);
+        to_ = in[1];
+        from_ = out[0];
+    }
+    ~ShellIn()
+    {
+        ::close(to_);
+        ::close(from_);
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+    // "ok", "fail", or "" when it does not answer within 5 s.
+    std::string ask()
+    {
+        if (::write(to_, "x\n", 2) != 2)
+            return "";
+        std::string line;
+        char c;
+        pollfd p{from_, POLLIN, 0};
+        while (::poll(&p, 1, 5000) == 1 && ::read(from_, &c, 1) == 1 && c != '\n')
+            line += c;
+        return line;
+    }
+
+private:
+    pid_t pid_ = -1;
+    int to_ = -1, from_ = -1;
+};
+
+// Waits until the main thread of `pid` (not a child of ours) has ended, on its pidfd. Not the
+// whole process: a killed server's thread may still be held in the kernel by one of its own
+// mounts (an invalidation waiting for a lookup that the next server answers; lib/keeper.cpp).
+bool wait_gone(pid_t pid)
+{
+    int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, O_EXCL /* PIDFD_THREAD */));
+    if (fd < 0)
+        return errno == ESRCH;
+    pollfd p{fd, POLLIN, 0};
+    bool gone = ::poll(&p, 1, 10000) == 1;
+    ::close(fd);
+    return gone;
+}
+
+// A sleeper with the given pid in our namespace (clone3's set_tid; the pid must be free).
+pid_t sleeper_with_pid(pid_t want)
+{
+    clone_args args{};
+    args.exit_signal = SIGCHLD;
+    args.set_tid = reinterpret_cast<uint64_t>(&want);
+    args.set_tid_size = 1;
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid == 0) {
+        ::execl("/bin/sleep", "sleep", "3600", nullptr);
+        ::_exit(127);
+    }
+    return static_cast<pid_t>(pid);
+}
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+// The keeper's descriptors and resident set, from /proc (ours, not the mount's).
+long fd_count(pid_t pid)
+{
+    std::error_code ec;
+    long n = 0;
+    for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec))
+        ++n;
+    return n;
+}
+
+long rss_kb(pid_t pid)
+{
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("VmRSS:", 0) == 0)
+            return std::stol(line.substr(6));
+    return -1;
+}
+
+} // namespace
+
+TEST_CASE("the server killed with SIGKILL five times under readers of three mounts: nobody notices", "[restart]")
+{
+    procfsd::support::PidNamespace ns("sleep 1000 & sleep 1000 & wait");
+    REQUIRE(ns.ok());
+    TestMount m("entry_timeout=3600", {"hidepid=invisible,entry_timeout=3600", "pidns=" + ns.ns_path()});
+    std::vector<std::string> all{"self/status", "1/stat", "meminfo"};
+    // Through a pidns= mount, `self` of a process outside the namespace resolves to nothing.
+    Readers readers({{m.mount_path(0), all}, {m.mount_path(1), all}, {m.mount_path(2), {"1/stat", "meminfo"}}});
+
+    Child sleeper = spawn_sleeper();
+    std::string pid = std::to_string(sleeper.pid());
+    int held = ::open(m.path(pid + "/status").c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(held >= 0);
+    ShellIn shell(m.path(pid));
+    REQUIRE(shell.ask() == "ok");
+    REQUIRE(wait_until([&] { return readers.rounds() > 20; }, 10s));
+
+    pid_t keeper = m.keeper_pid();
+    for (int kill = 0; kill < 5; ++kill) {
+        pid_t server = m.serving_pid();
+        REQUIRE(server > 0);
+        long before = readers.rounds();
+        REQUIRE(::kill(server, SIGKILL) == 0);
+        REQUIRE(wait_gone(server));
+        REQUIRE(wait_until([&] { return m.serving_pid() > 0 && m.serving_pid() != server; }, 10s));
+        // Readers go on through the new server.
+        CHECK(wait_until([&] { return readers.rounds() > before + 8; }, 10s));
+        CHECK(shell.ask() == "ok");
+    }
+    readers.stop();
+    INFO("first error: " << readers.first_error());
+    CHECK(readers.errors() == 0);
+    CHECK(readers.longest() < 2s);
+    CHECK(::kill(keeper, 0) == 0);
+    CHECK(m.counter("incarnation") == 6);
+
+    // The descriptor opened before the first kill reads what the kernel's file does.
+    char buf[4096];
+    ssize_t n = ::pread(held, buf, sizeof buf, 0);
+    REQUIRE(n > 0);
+    CHECK(first_line(std::string(buf, static_cast<size_t>(n))) == "Name:\tsleep");
+    ::close(held);
+}
+
+TEST_CASE("a process reaped while no server ran is gone, and its reused pid never shows through an old node", "[restart]")
+{
+    TestMount m("entry_timeout=3600");
+    Child a = spawn_sleeper();
+    pid_t pid = a.pid();
+    std::string p = std::to_string(pid);
+    struct stat st{};
+    REQUIRE(lstat_errno(m.path(p), &st) == 0);
+    int held = ::open(m.path(p + "/comm").c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(held >= 0);
+    ShellIn shell(m.path(p));
+    REQUIRE(shell.ask() == "ok");
+    Child b; // the pid's next process
+    {
+        // No server between the kill and SIGCONT: the keeper waits, stopped.
+        pid_t keeper = m.keeper_pid();
+        pid_t server = m.serving_pid();
+        REQUIRE(::kill(keeper, SIGSTOP) == 0);
+        ::kill(server, SIGKILL);
+        bool gone = wait_gone(server);
+        a.kill_and_reap();
+        b = Child(sleeper_with_pid(pid));
+        ::kill(keeper, SIGCONT);
+        REQUIRE(gone);
+    }
+    REQUIRE(b.pid() == pid);
+    REQUIRE(wait_until([&] { return read_file("/proc/" + p + "/comm") == "sleep\n"; }, 5s));
+    // An old node (an open file, a working directory) is the dead process's: its reads fail as
+    // the kernel's do; a new lookup finds the new process.
+    char buf[64];
+    CHECK(::pread(held, buf, sizeof buf, 0) < 0);
+    CHECK(shell.ask() == "fail");
+    ::close(held);
+    auto now = read_file(m.path(p + "/status"));
+    REQUIRE(now.has_value());
+    auto native = read_file("/proc/" + p + "/status");
+    REQUIRE(native.has_value());
+    CHECK(now->substr(0, now->find("\nUmask")) == native->substr(0, native->find("\nUmask")));
+    CHECK(m.counter("incarnation") == 2);
+}
+
+namespace {
+
+// A sysctl the test may change for its duration, put back on every path.
+struct SavedSysctl {
+    std::string path = "/proc/sys/fs/lease-break-time";
+    std::string value = read_file(path).value_or("45\n");
+    ~SavedSysctl() { std::ofstream(path) << value; }
+};
+
+} // namespace
+
+TEST_CASE("a sysctl write in flight at the kill is applied exactly once", "[restart]")
+{
+    SavedSysctl saved;
+    for (std::string when : {"after", "before"}) {
+        DYNAMIC_SECTION("the server dies " << when << " applying it")
+        {
+            std::ofstream(saved.path) << "45\n";
+            // The hook holds the write (its first sending only) before or after it is applied.
+            TestMount held_mount("", {}, {"--test-hold-write", when + ":sys/fs/lease-break-time"});
+            std::atomic<ssize_t> wrote{-2};
+            std::atomic<int> write_errno{0};
+            std::thread writer([&] {
+                int fd = ::open(held_mount.path("sys/fs/lease-break-time").c_str(), O_WRONLY | O_CLOEXEC);
+                ssize_t n = fd < 0 ? -1 : ::write(fd, "77\n", 3);
+                write_errno = errno;
+                wrote = n;
+                if (fd >= 0)
+                    ::close(fd);
+            });
+            pid_t keeper = held_mount.keeper_pid();
+            pid_t server = held_mount.serving_pid();
+            if (when == "after")
+                REQUIRE(wait_until([&] { return read_file(saved.path) == "77\n"; }, 10s));
+            else
+                REQUIRE(wait_until([&] { return held_mount.counter("requests_write") >= 1; }, 10s));
+            // While no server runs, the value changes natively: a second application would
+            // put 77 back.
+            REQUIRE(::kill(keeper, SIGSTOP) == 0);
+            ::kill(server, SIGKILL);
+            bool gone = wait_gone(server);
+            std::ofstream(saved.path) << "46\n";
+            ::kill(keeper, SIGCONT);
+            REQUIRE(gone);
+            writer.join();
+            INFO("write errno " << write_errno.load());
+            CHECK(wrote == 3);
+            CHECK(read_file(saved.path) == (when == "after" ? "46\n" : "77\n"));
+            CHECK(held_mount.counter("incarnation") == 2);
+        }
+    }
+}
+
+TEST_CASE("ctl upgrade 20 times under readers: nobody notices, the keeper holds no more", "[restart]")
+{
+    ScratchDir bin;
+    std::string fresh = bin.path + "/procfsd-new";
+    std::filesystem::copy_file(procfsd_binary(), fresh);
+    ::chmod(fresh.c_str(), 0755);
+    TestMount m("", {"hidepid=invisible"});
+    Readers readers({{m.mount_path(0), {"self/status", "1/stat", "meminfo"}},
+                     {m.mount_path(1), {"self/status", "1/stat", "meminfo"}}});
+    int held = ::open(m.path("self/status").c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(held >= 0);
+    REQUIRE(wait_until([&] { return readers.rounds() > 20; }, 10s));
+    pid_t keeper = m.keeper_pid();
+    long fds_at_5 = 0, rss_at_5 = 0;
+    for (int i = 0; i < 20; ++i) {
+        int status = -1;
+        std::string out = m.ctl("upgrade " + (i % 2 ? fresh : procfsd_binary()), &status);
+        INFO(out);
+        REQUIRE(status == 0);
+        CHECK(out.find("upgraded: pid ") != std::string::npos);
+        if (i == 4) {
+            fds_at_5 = fd_count(keeper);
+            rss_at_5 = rss_kb(keeper);
+        }
+    }
+    CHECK(wait_until([&] { return readers.rounds() > 40; }, 10s));
+    readers.stop();
+    INFO("first error: " << readers.first_error());
+    CHECK(readers.errors() == 0);
+    CHECK(readers.longest() < 2s);
+    CHECK(fd_count(keeper) == fds_at_5);
+    CHECK(rss_kb(keeper) <= rss_at_5 + 64);
+    CHECK(m.counter("incarnation") == 21);
+    char buf[4096];
+    ssize_t n = ::pread(held, buf, sizeof buf, 0);
+    REQUIRE(n > 0);
+    CHECK(first_line(std::string(buf, static_cast<size_t>(n))).rfind("Name:\t", 0) == 0);
+    ::close(held);
+}
+
+TEST_CASE("ctl upgrade to a binary that fails to start falls back to the one before", "[restart]")
+{
+    TestMount m;
+    pid_t before = m.serving_pid();
+    int status = -1;
+    std::string out = m.ctl("upgrade /bin/false", &status);
+    INFO(out);
+    CHECK(status == 1);
+    CHECK(out.find("/bin/false did not start") != std::string::npos);
+    CHECK(out.find("previous binary") != std::string::npos);
+    CHECK(m.serving_pid() != before);
+    CHECK(read_file(m.path("self/status")).has_value());
+    // Not executable at all: refused before anything is handed over.
+    ScratchDir tmp;
+    std::string text = tmp.path + "/not-a-program";
+    std::ofstream(text) << "text\n";
+    ::chmod(text.c_str(), 0644);
+    pid_t serving = m.serving_pid();
+    out = m.ctl("upgrade " + text, &status);
+    CHECK(status == 1);
+    CHECK(out.find("not an executable file") != std::string::npos);
+    CHECK(m.serving_pid() == serving);
+}
+
+namespace {
+
+// Stands in for systemd: the notify socket a service sends READY=1 and FDSTORE=1 to, keeping
+// the descriptors it is given, to hand them to the next instance as LISTEN_FDS.
+class FakeSystemd {
+public:
+    FakeSystemd()
+    {
+        name_ = "procfsd-test-systemd-" + std::to_string(::getpid());
+        sock_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        std::memcpy(a.sun_path + 1, name_.data(), name_.size());
+        REQUIRE(::bind(sock_, reinterpret_cast<sockaddr*>(&a),
+                       static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name_.size())) == 0);
+    }
+    ~FakeSystemd()
+    {
+        for (auto& [n, fd] : store_)
+            ::close(fd);
+        ::close(sock_);
+    }
+    [[nodiscard]] std::string address() const { return "@" + name_; }
+
+    // Reads messages until one says `line` (READY=1), keeping the descriptors stored.
+    bool wait_for(const std::string& line)
+    {
+        for (;;) {
+            pollfd p{sock_, POLLIN, 0};
+            if (::poll(&p, 1, 10000) != 1)
+                return false;
+            char buf[4096];
+            alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 16)];
+            iovec iov{buf, sizeof buf};
+            msghdr msg{};
+            msg.msg_iov = &iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control;
+            msg.msg_controllen = sizeof control;
+            ssize_t n = ::recvmsg(sock_, &msg, MSG_CMSG_CLOEXEC);
+            if (n < 0)
+                return false;
+            std::string text(buf, static_cast<size_t>(n));
+            std::vector<int> fds;
+            for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+                if (c->cmsg_type == SCM_RIGHTS)
+                    for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i)
+                        fds.push_back(reinterpret_cast<int*>(CMSG_DATA(c))[i]);
+            auto field = [&](const std::string& key) {
+                auto pos = text.find(key + "=");
+                return pos == std::string::npos ? std::string() : text.substr(pos + key.size() + 1, text.find('\n', pos) - pos - key.size() - 1);
+            };
+            if (field("FDSTORE") == "1")
+                for (int fd : fds)
+                    store_.emplace_back(field("FDNAME"), fd);
+            else
+                for (int fd : fds)
+                    ::close(fd);
+            messages_ += text + "\n";
+            if (text.find(line) != std::string::npos)
+                return true;
+        }
+    }
+
+    // Starts argv as the service, with the stored descriptors as LISTEN_FDS.
+    pid_t start(const std::vector<std::string>& argv)
+    {
+        pid_t pid = ::fork();
+        if (pid == 0) {
+            std::string names;
+            int n = static_cast<int>(store_.size());
+            std::vector<int> moved;
+            for (auto& [name, fd] : store_) {
+                moved.push_back(::fcntl(fd, F_DUPFD_CLOEXEC, 3 + n));
+                names += (names.empty() ? "" : ":") + name;
+            }
+            for (int i = 0; i < n; ++i)
+                ::dup2(moved[static_cast<size_t>(i)], 3 + i);
+            if (n) {
+                ::setenv("LISTEN_FDS", std::to_string(n).c_str(), 1);
+                ::setenv("LISTEN_PID", std::to_string(::getpid()).c_str(), 1);
+                ::setenv("LISTEN_FDNAMES", names.c_str(), 1);
+            }
+            ::setenv("NOTIFY_SOCKET", address().c_str(), 1);
+            std::vector<char*> args;
+            for (auto& a : argv)
+                args.push_back(const_cast<char*>(a.c_str()));
+            args.push_back(nullptr);
+            ::execv(args[0], args.data());
+            ::_exit(127);
+        }
+        return pid;
+    }
+
+    [[nodiscard]] size_t stored() const { return store_.size(); }
+    [[nodiscard]] const std::string& messages() const { return messages_; }
+
+private:
+    std::string name_;
+    int sock_ = -1;
+    std::vector<std::pair<std::string, int>> store_;
+    std::string messages_;
+};
+
+} // namespace
+
+TEST_CASE("under systemd the fd store keeps the mounts across a crash", "[restart]")
+{
+    ScratchDir tmp;
+    std::string a = tmp.sub("a"), b = tmp.sub("b");
+    FakeSystemd systemd;
+    std::vector<std::string> argv{procfsd_binary(), "-f", "--control", "test-fdstore-" + std::to_string(::getpid()),
+                                  "--log-level", "warn", a, "--mount", b + ":hidepid=invisible"};
+    Child first(systemd.start(argv));
+    REQUIRE(systemd.wait_for("READY=1"));
+    INFO(systemd.messages());
+    // Each mount's connection, state file and control socket, and the daemon's control socket
+    // (no keeper process: the service is the server).
+    CHECK(systemd.stored() == 7);
+    CHECK(systemd.messages().find("FDNAME=m") != std::string::npos);
+    int held = ::open((a + "/self/status").c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(held >= 0);
+    std::string cwd_dir = a + "/1";
+    ShellIn shell(cwd_dir);
+    REQUIRE(shell.ask() == "ok");
+    Readers readers({{a, {"self/status", "1/stat"}}, {b, {"self/status", "meminfo"}}});
+    REQUIRE(wait_until([&] { return readers.rounds() > 10; }, 10s));
+    first.kill_and_reap(); // SIGKILL: systemd would start it again (Restart=on-failure)
+    long before = readers.rounds();
+    Child second(systemd.start(argv));
+    REQUIRE(systemd.wait_for("READY=1"));
+    CHECK(wait_until([&] { return readers.rounds() > before + 8; }, 10s));
+    readers.stop();
+    INFO("first error: " << readers.first_error());
+    CHECK(readers.errors() == 0);
+    CHECK(readers.longest() < 2s);
+    CHECK(shell.ask() == "ok");
+    char buf[4096];
+    CHECK(::pread(held, buf, sizeof buf, 0) > 0);
+    ::close(held);
+    // A stop ends it all: STOPPING=1, every mount unmounted.
+    ::kill(second.pid(), SIGTERM);
+    int status = second.reap();
+    CHECK(WIFEXITED(status));
+    CHECK_FALSE(is_mounted(a));
+    CHECK_FALSE(is_mounted(b));
+}
