@@ -29,6 +29,7 @@
 #include "procfsd/config_file.hpp"
 #include "procfsd/control_server.hpp"
 #include "procfsd/daemon.hpp"
+#include "procfsd/mount.hpp"
 #include "procfsd/fd_store.hpp"
 #include "procfsd/keeper.hpp"
 #include "procfsd/mount_options.hpp"
@@ -278,8 +279,8 @@ int main(int argc, char** argv)
     std::string keeper_mode = "auto";
     app.add_option("--keeper", keeper_mode,
                    "who holds the mounts' connections so that a crash or an upgrade of the server goes "
-                   "unnoticed: process (a keeper process, the default), systemd (the service's fd "
-                   "store; the default under systemd), none")
+                   "unnoticed: process (a keeper process; auto, the default), systemd (the service's "
+                   "fd store), none")
         ->check(CLI::IsMember({"auto", "process", "systemd", "none"}));
     app.add_option("--config", config_file,
                    "config file listing mounts: mount = [\"DIR:OPTS\", ...]; SIGHUP re-reads it")
@@ -415,12 +416,12 @@ int main(int argc, char** argv)
                              "user, with their credentials)\n");
         return 1;
     }
-    // Who holds the connections: under a keeper this process is its server; else, by default,
-    // it becomes the keeper and starts the server; under systemd (a notify socket, and no
-    // keeper above), the service's fd store.
+    // Who holds the connections: under a keeper this process is its server; else, by default
+    // (also under systemd, whose notifications the keeper passes on), it becomes the keeper and
+    // starts the server; with --keeper=systemd, the service's fd store.
     const bool under_keeper = std::getenv(procfsd::keeper_pid_env) != nullptr;
     if (keeper_mode == "auto")
-        keeper_mode = under_keeper ? "process" : std::getenv("NOTIFY_SOCKET") ? "systemd" : "process";
+        keeper_mode = "process";
     if (!under_keeper && keeper_mode == "process")
         return keep_and_serve(argc, argv, foreground, spdlog::level::from_str(log_level));
     if (keeper_mode == "none")
@@ -503,6 +504,11 @@ int main(int argc, char** argv)
         }).detach();
         notify_systemd(fmt::format("PROCFSD_SENTINEL={}", tid.get_future().get()).c_str());
     }
-    daemon.finish_resume();
+    // Off the main thread: an invalidation waits for its directory's lock, which a request in
+    // flight may hold for as long as that request waits (one lost on an io_uring ring: forever).
+    std::thread([resumed = daemon.take_resumed()] {
+        for (auto& m : resumed)
+            m->finish_resume();
+    }).detach();
     return serve(daemon, signal_fd.get(), persist);
 }

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <chrono>
+#include <utility>
 #include <vector>
 
 #include "procfsd/descriptor_budget.hpp"
@@ -158,15 +159,10 @@ size_t Daemon::resume_mounts(std::multimap<std::string, UniqueFd> inherited)
     return resumed;
 }
 
-void Daemon::finish_resume()
+std::vector<std::shared_ptr<Mount>> Daemon::take_resumed()
 {
-    std::vector<std::shared_ptr<Mount>> mounts;
-    {
-        std::lock_guard lock(mu_);
-        mounts.swap(resumed_);
-    }
-    for (auto& m : mounts)
-        m->finish_resume();
+    std::lock_guard lock(mu_);
+    return std::exchange(resumed_, {});
 }
 
 void Daemon::hand_over_if_asked()
@@ -409,6 +405,15 @@ std::string Daemon::handle_command(const std::string& line)
         if (!std::getenv(keeper_pid_env))
             return "error: upgrade: EOPNOTSUPP (no keeper serves this daemon: it runs with --keeper=none "
                    "or under systemd, whose `systemctl restart procfsd` is the upgrade)\n";
+        {
+            std::lock_guard lock(mu_);
+            for (auto& [path, m] : mounts_)
+                if (m->transport() == Transport::io_uring)
+                    return fmt::format("error: upgrade: EOPNOTSUPP ({} serves over io_uring, whose requests in "
+                                       "flight the kernel does not send again to a next server; mount it "
+                                       "with io_uring=off to upgrade in place)\n",
+                                       path);
+        }
         if (rest.empty() || rest.front() != '/' || ::access(rest.c_str(), X_OK) != 0)
             return fmt::format("error: upgrade: {}: {} (not an executable file)\n", rest,
                                sys::errno_name(rest.empty() || rest.front() != '/' ? EINVAL : errno));

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -215,6 +216,10 @@ void Keeper::on_message(std::string_view text, std::vector<UniqueFd> fds)
         size_t end = text.find('\n', pos);
         std::string_view line = text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
         pos = end == std::string_view::npos ? text.size() : end + 1;
+        // A service manager above the keeper hears of the server's state as from the keeper
+        // (NotifyAccess=main: the keeper is the service's main process).
+        if (line == "READY=1" || line == "STOPPING=1" || line == "RELOADING=1" || line.rfind("STATUS=", 0) == 0)
+            sd_notify(0, std::string(line).c_str());
         if (line == "READY=1") {
             ready_ = true;
             ever_ready_ = true;

@@ -336,6 +336,9 @@ void Mount::release_all_nodes()
 
 int Mount::notify_inval_entry(fuse_ino_t parent, const std::string& name)
 {
+    // A resumed session knows its protocol only once INIT is replayed (libfuse refuses every
+    // notification before: ENOSYS); the replay is the loop's first read.
+    io_.wait_replayed();
     std::lock_guard lock(notify_mu_);
     if (!connected_ || !session_)
         return -ENOTCONN;

@@ -115,6 +115,9 @@ void Mount::restore(MountState::Saved saved)
 void Mount::finish_resume()
 {
     io_.wait_replayed();
+    if (transport() == Transport::io_uring)
+        spdlog::warn("{}: its connection negotiated io_uring: requests that were on the previous "
+                     "server's rings are not sent again (README, Restarts and upgrades)", mountpoint_);
     for (auto& [parent, name] : died_meanwhile_) {
         int rv = notify_inval_entry(parent, name);
         if (rv < 0 && rv != -ENOENT)

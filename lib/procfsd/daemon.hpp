@@ -46,8 +46,9 @@ public:
     size_t resume_mounts(std::multimap<std::string, UniqueFd> inherited);
     // Starts serving every mount added so far (after daemonizing: threads do not survive fork).
     void start();
-    // After start(), from the main thread: invalidates what died while no server ran.
-    void finish_resume();
+    // The mounts resume_mounts() resumed, taken once: after start(), Mount::finish_resume() of
+    // each, on a thread that serves no request, invalidates what died while no server ran.
+    std::vector<std::shared_ptr<Mount>> take_resumed();
     // Unmounts one instance; the others keep serving. Returns 0 or -ENOENT.
     int remove_mount(const std::string& mountpoint);
     // Unmounts everything.
@@ -108,7 +109,7 @@ private:
     std::string config_path_;
     std::vector<MountRequest> managed_;
     FdStore store_;
-    std::vector<std::shared_ptr<Mount>> resumed_; // until finish_resume()
+    std::vector<std::shared_ptr<Mount>> resumed_; // until take_resumed()
     std::string handover_to_; // set by `upgrade` on the control thread, read there after the answer
 };
 

@@ -66,7 +66,7 @@ TEST_CASE("the Debian package unpacks to a daemon that serves a mount", "[packag
     CHECK(version.find("procfsd ") == 0);
     std::string stats = run_command(root + "/pkg/usr/sbin/procfsd stats " + mnt);
     INFO(stats);
-    CHECK(stats.find("daemon_pid " + std::to_string(daemon)) != std::string::npos);
+    CHECK(stats.find("keeper_pid " + std::to_string(daemon)) != std::string::npos); // the server is its child
     // The package is built with Debian's libfuse3 (3.14 on Debian 12: no io_uring), the
     // smoke test of -Dsystem_libfuse=true: it serves over /dev/fuse whatever the kernel allows,
     // and io_uring=on says why it cannot.

@@ -27,8 +27,13 @@
 #include "harness.hpp"
 #include "pid_namespace.hpp"
 #include "process_tools.hpp"
+#include "uring_switch.hpp"
 
 using namespace procfsd::test;
+
+// Every mount here is on /dev/fuse (io_uring=off): the kernel resends only /dev/fuse requests
+// after a crash (README, Restarts and upgrades, Limits); an io_uring mount's upgrade is refused
+// with the reason (the last case).
 
 namespace {
 
@@ -179,6 +184,19 @@ bool wait_gone(pid_t pid)
     return gone;
 }
 
+// While the keeper is stopped: waits until the killed `pid` serves no more (its main thread
+// has ended; another may still be held in the kernel by its mount until a next server runs).
+bool wait_killed(pid_t pid)
+{
+    return wait_until([&] {
+        auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+        if (!stat)
+            return true;
+        auto close = stat->rfind(')');
+        return close != std::string::npos && stat->size() > close + 2 && (*stat)[close + 2] == 'Z';
+    }, 10s);
+}
+
 // A sleeper with the given pid in our namespace (clone3's set_tid; the pid must be free).
 pid_t sleeper_with_pid(pid_t want)
 {
@@ -222,7 +240,8 @@ TEST_CASE("the server killed with SIGKILL five times under readers of three moun
 {
     procfsd::support::PidNamespace ns("sleep 1000 & sleep 1000 & wait");
     REQUIRE(ns.ok());
-    TestMount m("entry_timeout=3600", {"hidepid=invisible,entry_timeout=3600", "pidns=" + ns.ns_path()});
+    TestMount m("io_uring=off,entry_timeout=3600",
+                {"io_uring=off,hidepid=invisible,entry_timeout=3600", "io_uring=off,pidns=" + ns.ns_path()});
     std::vector<std::string> all{"self/status", "1/stat", "meminfo"};
     // Through a pidns= mount, `self` of a process outside the namespace resolves to nothing.
     Readers readers({{m.mount_path(0), all}, {m.mount_path(1), all}, {m.mount_path(2), {"1/stat", "meminfo"}}});
@@ -264,7 +283,7 @@ TEST_CASE("the server killed with SIGKILL five times under readers of three moun
 
 TEST_CASE("a process reaped while no server ran is gone, and its reused pid never shows through an old node", "[restart]")
 {
-    TestMount m("entry_timeout=3600");
+    TestMount m("io_uring=off,entry_timeout=3600");
     Child a = spawn_sleeper();
     pid_t pid = a.pid();
     std::string p = std::to_string(pid);
@@ -279,9 +298,10 @@ TEST_CASE("a process reaped while no server ran is gone, and its reused pid neve
         // No server between the kill and SIGCONT: the keeper waits, stopped.
         pid_t keeper = m.keeper_pid();
         pid_t server = m.serving_pid();
+        REQUIRE(server > 0); // never kill(-1)
         REQUIRE(::kill(keeper, SIGSTOP) == 0);
         ::kill(server, SIGKILL);
-        bool gone = wait_gone(server);
+        bool gone = wait_killed(server);
         a.kill_and_reap();
         b = Child(sleeper_with_pid(pid));
         ::kill(keeper, SIGCONT);
@@ -322,7 +342,7 @@ TEST_CASE("a sysctl write in flight at the kill is applied exactly once", "[rest
         {
             std::ofstream(saved.path) << "45\n";
             // The hook holds the write (its first sending only) before or after it is applied.
-            TestMount held_mount("", {}, {"--test-hold-write", when + ":sys/fs/lease-break-time"});
+            TestMount held_mount("io_uring=off", {}, {"--test-hold-write", when + ":sys/fs/lease-break-time"});
             std::atomic<ssize_t> wrote{-2};
             std::atomic<int> write_errno{0};
             std::thread writer([&] {
@@ -335,6 +355,7 @@ TEST_CASE("a sysctl write in flight at the kill is applied exactly once", "[rest
             });
             pid_t keeper = held_mount.keeper_pid();
             pid_t server = held_mount.serving_pid();
+            REQUIRE(server > 0); // never kill(-1)
             if (when == "after")
                 REQUIRE(wait_until([&] { return read_file(saved.path) == "77\n"; }, 10s));
             else
@@ -343,7 +364,7 @@ TEST_CASE("a sysctl write in flight at the kill is applied exactly once", "[rest
             // put 77 back.
             REQUIRE(::kill(keeper, SIGSTOP) == 0);
             ::kill(server, SIGKILL);
-            bool gone = wait_gone(server);
+            bool gone = wait_killed(server);
             std::ofstream(saved.path) << "46\n";
             ::kill(keeper, SIGCONT);
             REQUIRE(gone);
@@ -362,7 +383,7 @@ TEST_CASE("ctl upgrade 20 times under readers: nobody notices, the keeper holds 
     std::string fresh = bin.path + "/procfsd-new";
     std::filesystem::copy_file(procfsd_binary(), fresh);
     ::chmod(fresh.c_str(), 0755);
-    TestMount m("", {"hidepid=invisible"});
+    TestMount m("io_uring=off", {"io_uring=off,hidepid=invisible"});
     Readers readers({{m.mount_path(0), {"self/status", "1/stat", "meminfo"}},
                      {m.mount_path(1), {"self/status", "1/stat", "meminfo"}}});
     int held = ::open(m.path("self/status").c_str(), O_RDONLY | O_CLOEXEC);
@@ -398,7 +419,7 @@ TEST_CASE("ctl upgrade 20 times under readers: nobody notices, the keeper holds 
 
 TEST_CASE("ctl upgrade to a binary that fails to start falls back to the one before", "[restart]")
 {
-    TestMount m;
+    TestMount m("io_uring=off");
     pid_t before = m.serving_pid();
     int status = -1;
     std::string out = m.ctl("upgrade /bin/false", &status);
@@ -531,8 +552,9 @@ TEST_CASE("under systemd the fd store keeps the mounts across a crash", "[restar
     ScratchDir tmp;
     std::string a = tmp.sub("a"), b = tmp.sub("b");
     FakeSystemd systemd;
-    std::vector<std::string> argv{procfsd_binary(), "-f", "--control", "test-fdstore-" + std::to_string(::getpid()),
-                                  "--log-level", "warn", a, "--mount", b + ":hidepid=invisible"};
+    std::vector<std::string> argv{procfsd_binary(), "-f", "--keeper", "systemd", "--control", "test-fdstore-" + std::to_string(::getpid()),
+                                  "--log-level", "warn", a, "-o", "io_uring=off", "--mount",
+                                  b + ":io_uring=off,hidepid=invisible"};
     Child first(systemd.start(argv));
     REQUIRE(systemd.wait_for("READY=1"));
     INFO(systemd.messages());
@@ -566,4 +588,23 @@ TEST_CASE("under systemd the fd store keeps the mounts across a crash", "[restar
     CHECK(WIFEXITED(status));
     CHECK_FALSE(is_mounted(a));
     CHECK_FALSE(is_mounted(b));
+}
+
+TEST_CASE("ctl upgrade refuses a daemon with a mount on io_uring, and says why", "[restart]")
+{
+    procfsd::support::UringSwitch uring('Y');
+    if (!uring.usable() || !procfsd::support::io_uring_allowed())
+        SKIP("this kernel offers no FUSE over io_uring");
+    TestMount m("io_uring=on", {"io_uring=off"});
+    REQUIRE(read_file(m.path("self/status")).has_value()); // INIT answered, rings up
+    pid_t before = m.serving_pid();
+    int status = -1;
+    std::string out = m.ctl("upgrade", &status);
+    INFO(out);
+    CHECK(status == 1);
+    CHECK(out.find("EOPNOTSUPP") != std::string::npos);
+    CHECK(out.find(m.mount_path(0)) != std::string::npos);
+    CHECK(out.find("io_uring") != std::string::npos);
+    CHECK(m.serving_pid() == before);
+    CHECK(read_file(m.mount_path(1, "self/status")).has_value());
 }

@@ -174,7 +174,8 @@ pid_t TestMount::serving_pid() const
                                                           true, 10)
                                          .out);
     auto it = c.find("daemon_pid");
-    return it == c.end() ? -1 : static_cast<pid_t>(it->second);
+    // 0, never -1, when no server answers: a caller that signals it must not signal every process.
+    return it == c.end() || it->second <= 0 ? 0 : static_cast<pid_t>(it->second);
 }
 
 // scripts/dev test runs each suite on one transport and says which: a mount that does not

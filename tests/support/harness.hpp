@@ -38,7 +38,8 @@ public:
     [[nodiscard]] std::string mount_path(size_t i, const std::string& rel = "") const;
     // The serving process as it was when the mounts came up (the keeper's child).
     [[nodiscard]] pid_t daemon_pid() const noexcept { return server_; }
-    // The serving process now, asked of the daemon (it changes at a restart or upgrade).
+    // The serving process now, asked of the daemon (it changes at a restart or upgrade); 0 when
+    // none answers.
     [[nodiscard]] pid_t serving_pid() const;
     // The process this test started: the keeper, which holds the mounts and runs the server.
     // Signals to stop the daemon go here, and only this one is the test's child to reap.
