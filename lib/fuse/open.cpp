@@ -80,15 +80,12 @@ void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi)
 
 namespace procfsd {
 
-int reopen_handle(const Request& r, const MountState::SavedHandle& saved, std::shared_ptr<OpenFile>& open,
+int reopen_handle(const Request& r, const std::shared_ptr<Node>& node, int flags, std::shared_ptr<OpenFile>& open,
                   HandleQuota::Charge& charge)
 {
-    auto node = r.node(saved.ino);
-    if (!node)
-        return -EBADF;
     // Opened as its reader now: the source reads at the kernel's offsets, so a seq_file goes
     // on where it was. A process gone meanwhile reads as its open file would: ESRCH.
-    int rv = fuse_op::open_file(r, node, saved.flags & ~O_TRUNC, open, charge);
+    int rv = fuse_op::open_file(r, node, flags & ~O_TRUNC, open, charge);
     return rv == -ENOENT && is_pid_node(node->kind) ? -ESRCH : rv;
 }
 

@@ -47,12 +47,9 @@ void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi)
 
 namespace procfsd {
 
-int reopen_handle(const Request& r, const MountState::SavedHandle& saved, std::shared_ptr<OpenDir>& open,
+int reopen_handle(const Request& r, const std::shared_ptr<Node>& node, int, std::shared_ptr<OpenDir>& open,
                   HandleQuota::Charge& charge)
 {
-    auto node = r.node(saved.ino);
-    if (!node)
-        return -EBADF;
     // Listed at the kernel's offsets, which procfs directories keep stable (pid numbers and row
     // indices), so a listing goes on where it was.
     return fuse_op::open_dir(r, node, open, charge);

@@ -99,11 +99,11 @@ int reply_opened(const Request& r, HandleTable<T>& table, std::shared_ptr<T> ope
     return replied;
 }
 
-// Opens again, for `r`'s caller, a handle that a previous server gave (fuse/open.cpp,
-// fuse/opendir.cpp): 0 or -errno.
-int reopen_handle(const Request& r, const MountState::SavedHandle& saved, std::shared_ptr<OpenFile>& open,
+// Opens `node` again, for `r`'s caller, under a handle that a previous server gave with open
+// flags `flags` (fuse/open.cpp, fuse/opendir.cpp): 0 or -errno.
+int reopen_handle(const Request& r, const std::shared_ptr<Node>& node, int flags, std::shared_ptr<OpenFile>& open,
                   HandleQuota::Charge& charge);
-int reopen_handle(const Request& r, const MountState::SavedHandle& saved, std::shared_ptr<OpenDir>& open,
+int reopen_handle(const Request& r, const std::shared_ptr<Node>& node, int flags, std::shared_ptr<OpenDir>& open,
                   HandleQuota::Charge& charge);
 
 // The open object behind handle `fh`: the table's, or a previous server's opened again on
@@ -121,7 +121,8 @@ int find_open(const Request& r, uint64_t fh, std::shared_ptr<T>& open)
     if (!saved)
         return -EBADF;
     HandleQuota::Charge charge;
-    if (int rv = reopen_handle(r, *saved, open, charge); rv < 0) {
+    auto node = r.node(saved->ino);
+    if (int rv = node ? reopen_handle(r, node, saved->flags, open, charge) : -EBADF; rv < 0) {
         r.mount.put_back_saved_handle(*saved); // its RELEASE frees it
         open = nullptr;
         return rv;
