@@ -117,7 +117,9 @@ size_t Daemon::resume_mounts(std::multimap<std::string, UniqueFd> inherited)
         (what == "fuse" ? h.fuse : what == "state" ? h.state : what == "ctl" ? h.ctl : h.pidns) = std::move(fd);
     }
     size_t resumed = 0;
-    for (auto& [key, h] : by_mount) {
+    for (auto& entry : by_mount) {
+        const std::string& key = entry.first; // a plain name: lambdas cannot capture bindings in C++20
+        Handed& h = entry.second;
         auto drop_all = [&] {
             for (const char* what : {"fuse", "state", "pidns", "ctl"})
                 store_.drop(key + "-" + what);
