@@ -506,9 +506,15 @@ int main(int argc, char** argv)
     }
     // Off the main thread: an invalidation waits for its directory's lock, which a request in
     // flight may hold for as long as that request waits (one lost on an io_uring ring: forever).
-    std::thread([resumed = daemon.take_resumed()] {
+    // READY=1 (serve()) follows them, within a bound.
+    auto invalidated = std::make_shared<std::promise<void>>();
+    auto resumed_done = invalidated->get_future();
+    std::thread([resumed = daemon.take_resumed(), invalidated] {
         for (auto& m : resumed)
             m->finish_resume();
+        invalidated->set_value();
     }).detach();
+    if (resumed_done.wait_for(std::chrono::seconds(2)) != std::future_status::ready)
+        spdlog::warn("resume: invalidations still wait after 2 s (a request in flight holds a directory)");
     return serve(daemon, signal_fd.get(), persist);
 }

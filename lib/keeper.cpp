@@ -15,6 +15,8 @@
 
 #include <sys/syscall.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <set>
 #include <cstring>
@@ -88,6 +90,8 @@ private:
     // pidfd is not readable while another thread lives.)
     UniqueFd leader_;
     std::set<pid_t> ended_; // servers replaced before they could be reaped
+    std::optional<std::chrono::steady_clock::time_point> sentinel_ended_; // waiting for the reap since
+    static constexpr std::chrono::milliseconds reap_grace{500};
     bool ready_ = false;    // the server now running said READY=1
     bool ever_ready_ = false; // some server did: there are mounts to keep serving
     bool stopping_ = false; // ... and STOPPING=1
@@ -371,9 +375,25 @@ int Keeper::run()
     }
     for (;;) {
         epoll_event evs[16];
-        int n = ::epoll_wait(epoll_.get(), evs, 16, -1);
+        int timeout = -1;
+        if (sentinel_ended_) {
+            auto left = *sentinel_ended_ + reap_grace - std::chrono::steady_clock::now();
+            timeout = static_cast<int>(std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(left).count()));
+        }
+        int n = ::epoll_wait(epoll_.get(), evs, 16, timeout);
         if (n < 0 && errno != EINTR)
             return 1;
+        if (n == 0 && sentinel_ended_) {
+            // Not reaped: a thread is held in the kernel by a mount; the next server frees it.
+            sentinel_ended_.reset();
+            spdlog::warn("keeper: the server (pid {}) is not reaped {} ms after it ended: starting the next one",
+                         server_, reap_grace.count());
+            ended_.insert(server_);
+            if (auto rv = on_server_exit(handover_.empty() ? SIGKILL : 0)) // as waitpid would report it
+                return *rv;
+            stopping_ = false;
+            continue;
+        }
         for (int i = 0; i < n; ++i) {
             int fd = evs[i].data.fd;
             if (fd == sock_.get()) {
@@ -388,11 +408,9 @@ int Keeper::run()
                 // status counts.
                 if (stopping_ || (!ever_ready_ && handover_.empty()))
                     continue;
-                ended_.insert(server_);
-                int status = handover_.empty() ? SIGKILL : 0; // as waitpid would report it
-                if (auto rv = on_server_exit(status))
-                    return *rv;
-                stopping_ = false;
+                // Its other threads end within moments, unless one is stuck: wait for the reap a
+                // little, so that no thread of it still writes a reply while the next one starts.
+                sentinel_ended_ = std::chrono::steady_clock::now();
                 continue;
             }
             if (fd != signals_.get()) {
@@ -414,8 +432,10 @@ int Keeper::run()
                         ended_.erase(pid);
                         continue;
                     }
-                    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, leader_.get(), nullptr);
+                    if (leader_)
+                        ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, leader_.get(), nullptr);
                     leader_.reset();
+                    sentinel_ended_.reset();
                     receive(); // what it sent before it ended counts
                     if (auto rv = on_server_exit(status))
                         return *rv;

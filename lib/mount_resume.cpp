@@ -120,6 +120,7 @@ void Mount::finish_resume()
                      "server's rings are not sent again (README, Restarts and upgrades)", mountpoint_);
     for (auto& [parent, name] : died_meanwhile_) {
         int rv = notify_inval_entry(parent, name);
+        shared_.stats.resume_invalidations.fetch_add(1, std::memory_order_relaxed);
         if (rv < 0 && rv != -ENOENT)
             spdlog::warn("{}: invalidate {} (died while no server ran): {}", mountpoint_, name, sys::errno_name(rv));
     }

@@ -92,6 +92,12 @@ std::string MountState::init() const
 
 Record* MountState::node_added(const Node& node)
 {
+    // Node ids are never reused, also by the next server, whether or not this node is kept: a
+    // known id given again with another generation would make the kernel's inode bad (EIO).
+    auto& next = header().next_ino;
+    uint64_t want = node.ino + 1, seen = next.load();
+    while (seen < want && !next.compare_exchange_weak(seen, want)) {
+    }
     uint8_t table = 0;
     uint16_t row = 0;
     if (node.name.size() + node.path.size() > sizeof(Record::text) || !locate(tree_, node.entry, table, row))
@@ -118,11 +124,6 @@ Record* MountState::node_added(const Node& node)
     r->table = table;
     r->row = row;
     r->kind.store(uint32_t(RecordKind::node), std::memory_order_release);
-    // Node ids are never reused, also by the next server.
-    auto& next = header().next_ino;
-    uint64_t want = node.ino + 1, seen = next.load();
-    while (seen < want && !next.compare_exchange_weak(seen, want)) {
-    }
     return r;
 }
 

@@ -26,6 +26,8 @@ struct Stats {
     std::atomic<uint64_t> invalidations_sent{0};
     std::atomic<uint64_t> invalidations_enoent{0};
     std::atomic<uint64_t> invalidations_failed{0};
+    // Entries of processes that ended while no server ran, invalidated by a restarted server.
+    std::atomic<uint64_t> resume_invalidations{0};
     // Reap-to-invalidation latency, log2 buckets of microseconds: [0] < 1 µs, [i] < 2^i µs.
     std::array<std::atomic<uint64_t>, 24> reap_latency_us{};
     std::atomic<uint64_t> reap_latency_sum_us{0};

@@ -308,6 +308,8 @@ TEST_CASE("a process reaped while no server ran is gone, and its reused pid neve
         REQUIRE(gone);
     }
     REQUIRE(b.pid() == pid);
+    // The restarted server has invalidated the dead process's directory.
+    REQUIRE(wait_until([&] { return m.counter("resume_invalidations") >= 1; }, 10s));
     REQUIRE(wait_until([&] { return read_file("/proc/" + p + "/comm") == "sleep\n"; }, 5s));
     // An old node (an open file, a working directory) is the dead process's: its reads fail as
     // the kernel's do; a new lookup finds the new process.
