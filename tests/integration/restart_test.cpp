@@ -409,7 +409,9 @@ TEST_CASE("ctl upgrade 20 times under readers: nobody notices, the keeper holds 
     INFO("first error: " << readers.first_error());
     CHECK(readers.errors() == 0);
     CHECK(readers.longest() < 2s);
-    CHECK(fd_count(keeper) == fds_at_5);
+    // No growth (the previous binary's descriptor is dropped once the next server is ready,
+    // which may be just after the command returned).
+    CHECK(fd_count(keeper) <= fds_at_5);
     CHECK(rss_kb(keeper) <= rss_at_5 + 64);
     CHECK(m.counter("incarnation") == 21);
     char buf[4096];
