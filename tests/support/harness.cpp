@@ -27,12 +27,6 @@ namespace procfsd::test {
 
 namespace {
 
-bool is_procfsd_mount(const std::string& path)
-{
-    auto m = support::mount_at(path);
-    return m && m->type == "fuse.procfsd";
-}
-
 [[noreturn]] void exec_or_die(const std::vector<std::string>& argv, const std::vector<std::string>& env)
 {
     std::vector<char*> a, e;
@@ -207,8 +201,8 @@ void TestMount::stop()
         daemon_ = -1;
     }
     for (auto& m : mounts_)
-        if (is_procfsd_mount(m))
-            ::umount2(m.c_str(), MNT_DETACH);
+        if (auto e = support::mount_at(m); e && e->type == "fuse.procfsd")
+            support::detach_left_behind(m, *e);
 }
 
 TestMount::~TestMount()

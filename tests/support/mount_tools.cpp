@@ -107,12 +107,21 @@ bool abort_fuse_connection(const std::string& device)
     return static_cast<bool>(abort_file);
 }
 
+void detach_left_behind(const std::string& point, const MountEntry& entry)
+{
+    // Detached, a procfsd connection that no server serves any more would keep its waiters
+    // (and a server thread held by them) forever: it ends first.
+    if (entry.type == "fuse.procfsd")
+        abort_fuse_connection(entry.device);
+    ::umount2(point.c_str(), MNT_DETACH);
+}
+
 void detach_mounts_below(const std::string& dir)
 {
     auto table = mount_table();
     for (auto it = table.rbegin(); it != table.rend(); ++it)
         if (it->point.rfind(dir + "/", 0) == 0)
-            ::umount2(it->point.c_str(), MNT_DETACH);
+            detach_left_behind(it->point, it->entry);
 }
 
 std::string make_scratch_dir(const std::string& prefix)

@@ -39,6 +39,9 @@ MountWait wait_for_mounts(pid_t server, const std::vector<std::string>& points,
 bool abort_fuse_connection(const std::string& device);
 
 // Detaches every mount below `dir`, innermost first.
+// Detaches a mount a test left behind (`entry` is what mount_at() found there); a procfsd
+// mount's connection is aborted first, so that nothing waits on it forever.
+void detach_left_behind(const std::string& point, const MountEntry& entry);
 void detach_mounts_below(const std::string& dir);
 
 // A new directory /tmp/<prefix>-XXXXXX, mode 0755 so that unprivileged callers reach what is
