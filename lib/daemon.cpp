@@ -56,7 +56,7 @@ sys::Failure Daemon::add_mount(const std::string& mountpoint, const MountOptions
     }
     auto mount = std::make_shared<Mount>(mountpoint, options,
                                          Mount::Shared{identity_, tracker_, stats_, handles_, tracker_.reports_reap(),
-                                                       ended_.get(), &polls_, nullptr, &containers_});
+                                                       ended_.get(), &polls_, nullptr, &containers_, store_.enabled()});
     if (auto f = mount->mount(nullptr, -1, over_existing))
         return f;
     if (started_)
@@ -75,6 +75,10 @@ std::string kept_name(dev_t device, const char* what)
     return fmt::format("m{}-{}", minor(device), what);
 }
 
+// What a mount keeps: its connection, its state file, its pid namespace (pidns=) and its
+// control socket.
+constexpr const char* kept_kinds[] = {"fuse", "state", "pidns", "ctl"};
+
 } // namespace
 
 void Daemon::keep(const Mount& mount, int control)
@@ -84,7 +88,7 @@ void Daemon::keep(const Mount& mount, int control)
     store_.keep(kept_name(mount.device(), "fuse"), mount.fuse_fd(), true);
     if (control >= 0)
         store_.keep(kept_name(mount.device(), "ctl"), control, false);
-    if (auto* state = const_cast<Mount&>(mount).state())
+    if (auto* state = mount.state())
         store_.keep(kept_name(mount.device(), "state"), state->file().fd(), false);
     if (mount.pids().foreign())
         store_.keep(kept_name(mount.device(), "pidns"), mount.pids().fd(), false);
@@ -94,7 +98,7 @@ void Daemon::unkeep(const Mount& mount)
 {
     if (!store_.enabled() || !mount.device())
         return;
-    for (const char* what : {"fuse", "state", "pidns", "ctl"})
+    for (const char* what : kept_kinds)
         store_.drop(kept_name(mount.device(), what));
 }
 
@@ -121,7 +125,7 @@ size_t Daemon::resume_mounts(std::multimap<std::string, UniqueFd> inherited)
         const std::string& key = entry.first; // a plain name: lambdas cannot capture bindings in C++20
         Handed& h = entry.second;
         auto drop_all = [&] {
-            for (const char* what : {"fuse", "state", "pidns", "ctl"})
+            for (const char* what : kept_kinds)
                 store_.drop(key + "-" + what);
         };
         if (!h.fuse || !h.state) {
@@ -147,7 +151,7 @@ size_t Daemon::resume_mounts(std::multimap<std::string, UniqueFd> inherited)
         std::lock_guard lock(mu_);
         auto mount = std::make_shared<Mount>(mountpoint, std::get<MountOptions>(parsed),
                                              Mount::Shared{identity_, tracker_, stats_, handles_, tracker_.reports_reap(),
-                                                           ended_.get(), &polls_, nullptr, &containers_});
+                                                           ended_.get(), &polls_, nullptr, &containers_, store_.enabled()});
         if (auto f = mount->resume(std::move(h.fuse), std::move(file.value), h.pidns.get())) {
             spdlog::error("resume: {}", f.reason);
             drop_all();

@@ -18,7 +18,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <set>
 #include <cstring>
 #include <optional>
 #include <string_view>
@@ -89,7 +88,6 @@ private:
     // the next one starts when the sentinel ends, not at SIGCHLD. (A thread-group leader's
     // pidfd is not readable while another thread lives.)
     UniqueFd leader_;
-    std::set<pid_t> ended_; // servers replaced before they could be reaped
     std::optional<std::chrono::steady_clock::time_point> sentinel_ended_; // waiting for the reap since
     static constexpr std::chrono::milliseconds reap_grace{500};
     bool ready_ = false;    // the server now running said READY=1
@@ -388,7 +386,6 @@ int Keeper::run()
             sentinel_ended_.reset();
             spdlog::warn("keeper: the server (pid {}) is not reaped {} ms after it ended: starting the next one",
                          server_, reap_grace.count());
-            ended_.insert(server_);
             if (auto rv = on_server_exit(handover_.empty() ? SIGKILL : 0)) // as waitpid would report it
                 return *rv;
             stopping_ = false;
@@ -428,10 +425,8 @@ int Keeper::run()
                 int status = 0;
                 pid_t pid;
                 while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
-                    if (pid != server_) {
-                        ended_.erase(pid);
-                        continue;
-                    }
+                    if (pid != server_)
+                        continue; // one replaced before it could be reaped
                     if (leader_)
                         ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, leader_.get(), nullptr);
                     leader_.reset();

@@ -86,7 +86,7 @@ sys::Failure Mount::fail(int err, const std::string& why) const
     return f;
 }
 
-sys::Failure Mount::open_sources()
+sys::Failure Mount::open_sources(int handed_pidns)
 {
     if (options_.resources == MountOptions::Resources::cgroup) {
         if (!resources_)
@@ -101,7 +101,7 @@ sys::Failure Mount::open_sources()
                                 "cannot go with source=");
         sys::Failure why;
         auto ns = PidNamespace::open(
-            resumed_pidns_ >= 0 ? fmt::format("/proc/self/fd/{}", resumed_pidns_) : options_.pidns, why);
+            handed_pidns >= 0 ? fmt::format("/proc/self/fd/{}", handed_pidns) : options_.pidns, why);
         if (!ns.ok())
             return fail(-ns.error, why.reason);
         pidns_ = std::move(ns.value);
@@ -212,15 +212,17 @@ sys::Failure Mount::mount(const fuse_custom_io* io, int fd, bool over_existing)
     }
     // Its state file, kept with its /dev/fuse descriptor by the keeper (lib/keeper.cpp), and
     // its reads and writes through SessionIo, which keeps the INIT request there.
-    auto file = StateFile::create("procfsd-state:" + mountpoint_);
-    if (!file.ok()) {
-        session_.reset();
-        return fail(-file.error, "cannot make its state file (memfd)");
+    if (shared_.keep_state) {
+        auto file = StateFile::create("procfsd-state:" + mountpoint_);
+        if (!file.ok()) {
+            session_.reset();
+            return fail(-file.error, "cannot make its state file (memfd)");
+        }
+        state_ = std::make_unique<MountState>(std::move(file.value), tree_);
+        state_->describe(mountpoint_, options_.to_string());
+        nodes_.persist_to(state_.get());
+        io_.keep_init_in(state_.get());
     }
-    state_ = std::make_unique<MountState>(std::move(file.value), tree_);
-    state_->describe(mountpoint_, options_.to_string());
-    nodes_.persist_to(state_.get());
-    io_.keep_init_in(state_.get());
     if (fuse_session_custom_io(session_.get(), &session_custom_io(), fuse_session_fd(session_.get())) != 0) {
         session_.reset();
         return fail(EINVAL, "libfuse refused the session's custom io");

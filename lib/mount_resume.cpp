@@ -22,11 +22,8 @@ uint64_t handle_key(RecordKind kind, uint64_t fh) { return kind == RecordKind::d
 sys::Failure Mount::resume(UniqueFd fuse, StateFile file, int pidns)
 {
     state_ = std::make_unique<MountState>(std::move(file), tree_);
-    resumed_pidns_ = pidns;
-    auto sources = open_sources();
-    resumed_pidns_ = -1;
-    if (sources)
-        return sources;
+    if (auto f = open_sources(pidns))
+        return f;
     if (auto f = make_session())
         return f;
     std::string init = state_->init();

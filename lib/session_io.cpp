@@ -65,6 +65,8 @@ void SessionIo::replay(std::string init)
 
 void SessionIo::wait_replayed()
 {
+    if (!pending_.load(std::memory_order_acquire))
+        return; // no replay, or done: every notification of a mount asks
     std::unique_lock lock(mu_);
     replayed_.wait(lock, [this] { return !replaying_; });
 }

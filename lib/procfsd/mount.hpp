@@ -58,6 +58,9 @@ public:
         PollWatcher* polls = nullptr; // null: polls are answered, never notified
         const Tree* tree = nullptr;   // null: kernel_tree(), or container_tree() (resources=cgroup)
         Containers* containers = nullptr; // null: resources=cgroup is refused
+        // Keep a state file for a next server: only where something holds the descriptors for
+        // one (a keeper, systemd's fd store; procfsd/fd_store.hpp).
+        bool keep_state = false;
     };
 
     Mount(std::string mountpoint, MountOptions options, Shared shared);
@@ -81,7 +84,7 @@ public:
     void finish_resume();
     // The mount's /dev/fuse descriptor, and its state (null for a session without a mount).
     [[nodiscard]] int fuse_fd() const noexcept { return session_ ? fuse_session_fd(session_.get()) : -1; }
-    [[nodiscard]] MountState* state() noexcept { return state_.get(); }
+    [[nodiscard]] MountState* state() const noexcept { return state_.get(); }
     [[nodiscard]] SessionIo& session_io() noexcept { return io_; }
     // Held shared by every request while it runs; exclusively by an upgrade, so that the
     // session is handed over at a request boundary (Daemon::hand_over).
@@ -178,7 +181,8 @@ public:
 
 private:
     void release_all_nodes();
-    [[nodiscard]] sys::Failure open_sources();
+    // `handed_pidns`: a resumed pidns= mount's namespace, handed over (its path may be gone).
+    [[nodiscard]] sys::Failure open_sources(int handed_pidns = -1);
     [[nodiscard]] sys::Failure make_session();
     void restore(MountState::Saved saved);
     [[nodiscard]] sys::Failure check_mountpoint(bool over_existing) const;
@@ -191,7 +195,6 @@ private:
     const Tree& tree_;
     std::optional<ResourceScope> resources_;
     PidNamespace pidns_;
-    int resumed_pidns_ = -1; // during resume(): the handed-over pid namespace
     UniqueFd source_;
     UniqueFd unfiltered_source_;
     NodeTable nodes_;
