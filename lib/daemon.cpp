@@ -181,9 +181,15 @@ void Daemon::hand_over_if_asked()
         for (auto& [path, m] : mounts_)
             mounts.push_back(m);
     }
-    // A request boundary: requests running now finish (a stuck one is given 2 s, and is sent
-    // again to the next server); those read after wait here, unanswered, and are sent again
-    // too (FUSE_NOTIFY_RESEND). Nothing is unmounted: the keeper holds every connection.
+    // A request boundary. First no thread reads another request (none may be inside the
+    // kernel's read when this process ends: session_io.hpp); then requests read already finish
+    // (a stuck one is given 2 s, and is sent again to the next server, FUSE_NOTIFY_RESEND).
+    // Nothing is unmounted: the keeper holds every connection.
+    std::vector<SessionIo*> ios;
+    for (auto& m : mounts)
+        ios.push_back(&m->session_io());
+    if (!park_readers(ios, std::chrono::steady_clock::now() + std::chrono::seconds(2)))
+        spdlog::warn("upgrade: a thread still reads /dev/fuse after 2 s: the request it reads may end with EIO");
     std::vector<std::unique_lock<std::shared_timed_mutex>> held;
     for (auto& m : mounts) {
         std::unique_lock lock(m->gate(), std::defer_lock);

@@ -14,10 +14,14 @@
 #include <fuse_lowlevel.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
+#include <span>
 #include <string>
+#include <vector>
 
 namespace procfsd {
 
@@ -42,7 +46,22 @@ public:
 
     [[nodiscard]] uint64_t resent() const noexcept { return resent_.load(std::memory_order_relaxed); }
 
+    // A server about to hand its mounts over (park_readers): no thread of it starts another
+    // read of this mount's descriptor.
+    void stop_reading() noexcept { stopped_.store(true); }
+    // Wakes each thread waiting in the kernel's read of this descriptor (a signal: its read
+    // returns EINTR and it parks). False while some thread is still inside that read.
+    bool wake_readers();
+
 private:
+    // A thread that reads this descriptor, and whether it is inside the read now.
+    struct Reader {
+        std::atomic<pid_t> tid{0}; // 0 once the thread ended
+        std::atomic<bool> reading{false};
+    };
+    Reader& reader();
+
+
     MountState* state_ = nullptr;
     std::mutex mu_; // guards the replay's fields
     std::condition_variable replayed_;
@@ -51,7 +70,17 @@ private:
     uint64_t init_unique_ = 0;
     std::atomic<bool> pending_{false}; // replaying_, read without the lock
     std::atomic<uint64_t> resent_{0};
+    std::atomic<bool> stopped_{false};
+    std::mutex readers_mu_; // guards readers_
+    std::vector<std::shared_ptr<Reader>> readers_;
 };
+
+// Stops every thread of this process from reading the descriptors of `ios`, within `deadline`:
+// true when none is inside a read any more. A server must not exit with a thread inside the
+// kernel's read: the kernel takes a request off its queue before copying it out, and a copy
+// that a fatal signal stops (a fault on the buffer) ends that request with EIO instead of
+// leaving it for the next server.
+bool park_readers(std::span<SessionIo* const> ios, std::chrono::steady_clock::time_point deadline);
 
 // libfuse's custom io for a session whose userdata is a Mount.
 const fuse_custom_io& session_custom_io();

@@ -224,13 +224,15 @@ long fd_count(pid_t pid)
     return n;
 }
 
-long rss_kb(pid_t pid)
+// The process's own memory (heap, stack): what a leak grows. Not VmRSS, which also counts the
+// pages of its binary and libraries that a path run for the first time brings in.
+long anon_kb(pid_t pid)
 {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
     std::string line;
     while (std::getline(in, line))
-        if (line.rfind("VmRSS:", 0) == 0)
-            return std::stol(line.substr(6));
+        if (line.rfind("RssAnon:", 0) == 0)
+            return std::stol(line.substr(8));
     return -1;
 }
 
@@ -379,9 +381,10 @@ TEST_CASE("a sysctl write in flight at the kill is applied exactly once", "[rest
     }
 }
 
-// Hidden ([.]): it fails now and then under load, one EIO in about 20 upgrades on a busy machine
-// (issue 18's note). Run it with `tests/integration-restart "[upgrade-load]"`.
-TEST_CASE("ctl upgrade 20 times under readers: nobody notices, the keeper holds no more", "[.][restart][upgrade-load]")
+// A server that ended with a thread inside the kernel's read of /dev/fuse lost the request
+// that thread was copying (EIO): under load about one in 20 upgrades did, before the server
+// parked its readers (session_io.hpp).
+TEST_CASE("ctl upgrade 20 times under readers: nobody notices, the keeper holds no more", "[restart][upgrade-load]")
 {
     ScratchDir bin;
     std::string fresh = bin.path + "/procfsd-new";
@@ -394,7 +397,7 @@ TEST_CASE("ctl upgrade 20 times under readers: nobody notices, the keeper holds 
     REQUIRE(held >= 0);
     REQUIRE(wait_until([&] { return readers.rounds() > 20; }, 10s));
     pid_t keeper = m.keeper_pid();
-    long fds_at_5 = 0, rss_at_5 = 0;
+    long fds_at_5 = 0, anon_at_5 = 0;
     for (int i = 0; i < 20; ++i) {
         int status = -1;
         std::string out = m.ctl("upgrade " + (i % 2 ? fresh : procfsd_binary()), &status);
@@ -403,7 +406,7 @@ TEST_CASE("ctl upgrade 20 times under readers: nobody notices, the keeper holds 
         CHECK(out.find("upgraded: pid ") != std::string::npos);
         if (i == 4) {
             fds_at_5 = fd_count(keeper);
-            rss_at_5 = rss_kb(keeper);
+            anon_at_5 = anon_kb(keeper);
         }
     }
     CHECK(wait_until([&] { return readers.rounds() > 40; }, 10s));
@@ -414,7 +417,7 @@ TEST_CASE("ctl upgrade 20 times under readers: nobody notices, the keeper holds 
     // No growth (the previous binary's descriptor is dropped once the next server is ready,
     // which may be just after the command returned).
     CHECK(fd_count(keeper) <= fds_at_5);
-    CHECK(rss_kb(keeper) <= rss_at_5 + 64);
+    CHECK(anon_kb(keeper) <= anon_at_5 + 64);
     CHECK(m.counter("incarnation") == 21);
     char buf[4096];
     ssize_t n = ::pread(held, buf, sizeof buf, 0);
