@@ -32,6 +32,7 @@
 #include "procfsd/mount.hpp"
 #include "procfsd/fd_store.hpp"
 #include "procfsd/keeper.hpp"
+#include "procfsd/service_job.hpp"
 #include "procfsd/mount_options.hpp"
 #include "procfsd/paths.hpp"
 #include "procfsd/sys.hpp"
@@ -158,10 +159,22 @@ void reload(procfsd::Daemon& daemon)
 // Within systemd's TimeoutStopSec (20 s in the unit).
 constexpr std::chrono::seconds stop_deadline{15};
 
+// A stop that leaves every mount to the next server, when the service is restarted: asked by
+// the keeper (SIGUSR2, lib/keeper.cpp) or, with --keeper=systemd, seen in systemd's job for
+// the unit at SIGTERM. Returns only when that cannot be (then the mounts are unmounted).
+void restart_keeping_mounts(procfsd::Daemon& daemon)
+{
+    std::string why = daemon.why_no_handover();
+    if (why.empty())
+        daemon.hand_over_to_next_start();
+    spdlog::warn("restart: the mounts are unmounted: {}", why);
+}
+
 // Serves until SIGINT or SIGTERM, or until the last mount is unmounted from outside (unless
 // `persist`). The signals are blocked in every thread and read here from a signalfd:
-// libfuse's own handler knows one session only.
-int serve(procfsd::Daemon& daemon, int signal_fd, bool persist)
+// libfuse's own handler knows one session only. `systemd_store`: systemd's fd store holds the
+// connections (--keeper=systemd under systemd), so a SIGTERM of a restart keeps the mounts.
+int serve(procfsd::Daemon& daemon, int signal_fd, bool persist, bool systemd_store)
 {
     notify_systemd("READY=1");
     for (;;) {
@@ -190,6 +203,16 @@ int serve(procfsd::Daemon& daemon, int signal_fd, bool persist)
         if (si.ssi_signo == SIGHUP) {
             reload(daemon);
             continue;
+        }
+        if (si.ssi_signo == SIGUSR2) {
+            restart_keeping_mounts(daemon);
+        } else if (si.ssi_signo == SIGTERM && systemd_store) {
+            std::string why;
+            std::string job = procfsd::systemd_job_of(::getpid(), &why);
+            if (procfsd::job_restarts(job))
+                restart_keeping_mounts(daemon);
+            else if (job.empty())
+                spdlog::info("SIGTERM: no restart ({})", why);
         }
         spdlog::info("{}: unmounting", strsignal(static_cast<int>(si.ssi_signo)));
         break;
@@ -440,7 +463,7 @@ int main(int argc, char** argv)
     // Blocked before any thread starts, so that every thread inherits the mask.
     sigset_t signals;
     sigemptyset(&signals);
-    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1})
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2})
         sigaddset(&signals, s);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     procfsd::UniqueFd signal_fd(::signalfd(-1, &signals, SFD_CLOEXEC));
@@ -516,5 +539,6 @@ int main(int argc, char** argv)
     }).detach();
     if (resumed_done.wait_for(std::chrono::seconds(2)) != std::future_status::ready)
         spdlog::warn("resume: invalidations still wait after 2 s (a request in flight holds a directory)");
-    return serve(daemon, signal_fd.get(), persist);
+    return serve(daemon, signal_fd.get(), persist,
+                 !under_keeper && keeper_mode == "systemd" && std::getenv("NOTIFY_SOCKET"));
 }

@@ -175,30 +175,62 @@ void Daemon::hand_over_if_asked()
 {
     if (handover_to_.empty())
         return;
+    spdlog::info("upgrade: handing over to {}", handover_to_);
+    end_at_boundary(std::string(handover_key) + handover_to_);
+}
+
+std::string Daemon::why_no_handover() const
+{
+    if (!store_.enabled())
+        return "nothing keeps its connections (--keeper=none)";
+    std::lock_guard lock(mu_);
+    for (auto& [path, m] : mounts_)
+        if (m->transport() == Transport::io_uring)
+            return fmt::format("{} serves over io_uring, whose requests in flight the kernel does not send "
+                               "again to a next server; mount it with io_uring=off to keep it across restarts",
+                               path);
+    return {};
+}
+
+void Daemon::hand_over_to_next_start()
+{
+    spdlog::info("restart: leaving every mount to the next server");
+    end_at_boundary({});
+}
+
+void Daemon::end_at_boundary(const std::string& note)
+{
     std::vector<std::shared_ptr<Mount>> mounts;
     {
         std::lock_guard lock(mu_);
         for (auto& [path, m] : mounts_)
             mounts.push_back(m);
     }
-    // A request boundary. First no thread reads another request (none may be inside the
-    // kernel's read when this process ends: session_io.hpp); then requests read already finish
-    // (a stuck one is given 2 s, and is sent again to the next server, FUSE_NOTIFY_RESEND).
-    // Nothing is unmounted: the keeper holds every connection.
+    // A request boundary, in three steps; nothing is unmounted, the keeper (or the service's
+    // fd store) holds every connection. First no invalidation is sent any more: one waits for
+    // its directory's lock, which a lookup in flight holds, and a thread of this process left
+    // waiting there could not end until a next server answered that lookup (the next server
+    // invalidates what ended meanwhile). Then no thread reads another request (none may be
+    // inside the kernel's read when this process ends: session_io.hpp). Then the requests read
+    // already finish (one stuck for 2 s is left to the resend, FUSE_NOTIFY_RESEND).
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    for (auto& m : mounts)
+        if (!m->quiesce_notifications(deadline))
+            spdlog::warn("{}: an invalidation still waits after 2 s", m->mountpoint());
     std::vector<SessionIo*> ios;
     for (auto& m : mounts)
         ios.push_back(&m->session_io());
     if (!park_readers(ios, std::chrono::steady_clock::now() + std::chrono::seconds(2)))
-        spdlog::warn("upgrade: a thread still reads /dev/fuse after 2 s: the request it reads may end with EIO");
+        spdlog::warn("a thread still reads /dev/fuse after 2 s: the request it reads may end with EIO");
     std::vector<std::unique_lock<std::shared_timed_mutex>> held;
     for (auto& m : mounts) {
         std::unique_lock lock(m->gate(), std::defer_lock);
         if (!lock.try_lock_for(std::chrono::seconds(2)))
-            spdlog::warn("upgrade: {}: a request still runs after 2 s; it will be sent again", m->mountpoint());
+            spdlog::warn("{}: a request still runs after 2 s; it will be sent again", m->mountpoint());
         held.push_back(std::move(lock));
     }
-    spdlog::info("upgrade: handing over to {}", handover_to_);
-    store_.notify(std::string(handover_key) + handover_to_);
+    if (!note.empty())
+        store_.notify(note);
     ::_exit(0);
 }
 
@@ -417,15 +449,8 @@ std::string Daemon::handle_command(const std::string& line)
         if (!std::getenv(keeper_pid_env))
             return "error: upgrade: EOPNOTSUPP (no keeper serves this daemon: it runs with --keeper=none "
                    "or under systemd, whose `systemctl restart procfsd` is the upgrade)\n";
-        {
-            std::lock_guard lock(mu_);
-            for (auto& [path, m] : mounts_)
-                if (m->transport() == Transport::io_uring)
-                    return fmt::format("error: upgrade: EOPNOTSUPP ({} serves over io_uring, whose requests in "
-                                       "flight the kernel does not send again to a next server; mount it "
-                                       "with io_uring=off to upgrade in place)\n",
-                                       path);
-        }
+        if (std::string why = why_no_handover(); !why.empty())
+            return fmt::format("error: upgrade: EOPNOTSUPP ({})\n", why);
         if (rest.empty() || rest.front() != '/' || ::access(rest.c_str(), X_OK) != 0)
             return fmt::format("error: upgrade: {}: {} (not an executable file)\n", rest,
                                sys::errno_name(rest.empty() || rest.front() != '/' ? EINVAL : errno));

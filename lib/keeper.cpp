@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "procfsd/service_job.hpp"
 #include "procfsd/sys.hpp"
 #include "procfsd/unique_fd.hpp"
 
@@ -71,6 +72,11 @@ private:
     void report_ready(int status);
     void drop(const std::string& name);
     void forget_closed(int fd);
+    void keep(std::string name, UniqueFd fd, bool poll);
+    // Under systemd: the descriptors its store handed over (a restart), kept from the start.
+    void adopt_inherited();
+    // SIGTERM: a restart of the unit leaves the mounts to the next start, else the server stops.
+    void on_terminate();
 
     KeeperOptions options_;
     int ready_pipe_;
@@ -94,6 +100,11 @@ private:
     bool ever_ready_ = false; // some server did: there are mounts to keep serving
     bool stopping_ = false; // ... and STOPPING=1
     std::string handover_;  // ... asked to be replaced by this binary
+    // Under systemd (NOTIFY_SOCKET): every kept descriptor is also in the unit's fd store
+    // (FileDescriptorStoreMax=), which outlives this process across `systemctl restart` and a
+    // crash of the keeper itself; the next keeper starts with them (LISTEN_FDS).
+    bool mirrored_ = false;
+    bool restarting_ = false; // the server was asked to end for a restart of the unit
     int failed_starts_ = 0;
     uint64_t incarnation_ = 0;
 };
@@ -132,7 +143,57 @@ bool Keeper::setup()
         ev.data.fd = fd;
         ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
     }
+    mirrored_ = std::getenv("NOTIFY_SOCKET") != nullptr;
+    adopt_inherited();
     return true;
+}
+
+void Keeper::adopt_inherited()
+{
+    char** names = nullptr;
+    int n = sd_listen_fds_with_names(1, &names); // taken out of the environment: the server gets its own
+    if (n <= 0)
+        return;
+    for (int i = 0; i < n; ++i) {
+        std::string name = names && names[i] ? names[i] : "stored";
+        keep(std::move(name), UniqueFd(SD_LISTEN_FDS_START + i), true);
+    }
+    if (names) {
+        for (int i = 0; names[i]; ++i)
+            free(names[i]);
+        free(names);
+    }
+    spdlog::info("keeper: {} descriptors from the service manager's store", n);
+}
+
+void Keeper::keep(std::string name, UniqueFd fd, bool poll)
+{
+    if (poll) {
+        // Events 0: EPOLLERR and EPOLLHUP only, as a FUSE descriptor reports its end. (A file
+        // that epoll refuses, a memfd, has no end to report.)
+        epoll_event ev{};
+        ev.data.fd = fd.get();
+        ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd.get(), &ev);
+    }
+    kept_.push_back({std::move(name), std::move(fd)});
+}
+
+void Keeper::on_terminate()
+{
+    if (mirrored_ && server_ > 0 && ever_ready_) {
+        std::string why;
+        std::string job = systemd_job_of(::getpid(), &why);
+        if (job_restarts(job)) {
+            spdlog::info("keeper: systemd restarts the unit: the mounts stay in its store for the next start");
+            restarting_ = true;
+            ::kill(server_, SIGUSR2);
+            return;
+        }
+        if (job.empty())
+            spdlog::info("keeper: SIGTERM: no restart ({})", why);
+    }
+    if (server_ > 0)
+        ::kill(server_, SIGTERM);
 }
 
 pid_t Keeper::spawn(int exe, const std::string& upgrade_failed)
@@ -188,6 +249,8 @@ pid_t Keeper::spawn(int exe, const std::string& upgrade_failed)
 
 void Keeper::drop(const std::string& name)
 {
+    if (mirrored_)
+        sd_notify(0, ("FDSTOREREMOVE=1\nFDNAME=" + name).c_str());
     for (auto it = kept_.begin(); it != kept_.end();) {
         if (it->name == name) {
             ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->fd.get(), nullptr);
@@ -203,6 +266,8 @@ void Keeper::forget_closed(int fd)
     for (auto it = kept_.begin(); it != kept_.end(); ++it) {
         if (it->fd.get() == fd) {
             spdlog::debug("keeper: {} ended: dropped", it->name);
+            if (mirrored_)
+                sd_notify(0, ("FDSTOREREMOVE=1\nFDNAME=" + it->name).c_str());
             ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
             kept_.erase(it);
             return;
@@ -255,19 +320,24 @@ void Keeper::on_message(std::string_view text, std::vector<UniqueFd> fds)
         drop(name);
     if (!store)
         return;
-    for (auto& fd : fds) {
-        if (kept_.size() >= max_kept) {
-            spdlog::error("keeper: already {} descriptors: {} not kept", max_kept, name);
-            break;
-        }
-        if (poll) {
-            // Events 0: EPOLLERR and EPOLLHUP only, as a FUSE descriptor reports its end.
-            epoll_event ev{};
-            ev.data.fd = fd.get();
-            ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd.get(), &ev);
-        }
-        kept_.push_back({name.empty() ? "stored" : name, std::move(fd)});
+    if (name.empty())
+        name = "stored";
+    size_t room = max_kept - std::min(max_kept, kept_.size());
+    if (fds.size() > room) {
+        spdlog::error("keeper: already {} descriptors: {} not kept", kept_.size(), name);
+        fds.resize(room);
     }
+    if (mirrored_ && !fds.empty()) {
+        std::vector<int> raw;
+        for (auto& fd : fds)
+            raw.push_back(fd.get());
+        std::string msg = "FDSTORE=1\nFDNAME=" + name + (poll ? "" : "\nFDPOLL=0");
+        if (int rv = sd_pid_notify_with_fds(0, 0, msg.c_str(), raw.data(), static_cast<unsigned>(raw.size())); rv <= 0)
+            spdlog::warn("keeper: {} not in the service manager's store: {}", name,
+                         rv < 0 ? std::string(sys::errno_name(rv)) : std::string("no NOTIFY_SOCKET"));
+    }
+    for (auto& fd : fds)
+        keep(name, std::move(fd), poll);
 }
 
 void Keeper::receive()
@@ -345,7 +415,7 @@ std::optional<int> Keeper::on_server_exit(int status)
         exe_name_ = "procfsd";
         return std::nullopt;
     }
-    if (stopping_ || (WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+    if (stopping_ || restarting_ || (WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
         int rv = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
         report_ready(rv);
         return rv;
@@ -403,7 +473,7 @@ int Keeper::run()
                 leader_.reset();
                 // A server that stops, or the first one failing to start, is waited for: its
                 // status counts.
-                if (stopping_ || (!ever_ready_ && handover_.empty()))
+                if (stopping_ || restarting_ || (!ever_ready_ && handover_.empty()))
                     continue;
                 // Its other threads end within moments, unless one is stuck: wait for the reap a
                 // little, so that no thread of it still writes a reply while the next one starts.
@@ -416,6 +486,10 @@ int Keeper::run()
             }
             signalfd_siginfo si{};
             while (::read(signals_.get(), &si, sizeof si) == sizeof si) {
+                if (si.ssi_signo == SIGTERM) {
+                    on_terminate();
+                    continue;
+                }
                 if (si.ssi_signo != SIGCHLD) {
                     // Stop, reload, report: the server's to do.
                     if (server_ > 0)

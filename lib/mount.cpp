@@ -347,6 +347,15 @@ int Mount::notify_inval_entry(fuse_ino_t parent, const std::string& name)
     return fuse_lowlevel_notify_inval_entry(session_.get(), parent, name.data(), name.size());
 }
 
+bool Mount::quiesce_notifications(std::chrono::steady_clock::time_point deadline)
+{
+    std::unique_lock lock(notify_mu_, std::defer_lock);
+    if (!lock.try_lock_until(deadline))
+        return false;
+    connected_ = false;
+    return true;
+}
+
 int Mount::notify_poll(fuse_pollhandle* handle)
 {
     std::lock_guard lock(notify_mu_);

@@ -86,6 +86,14 @@ public:
     [[nodiscard]] std::map<std::string, MountOptions> mounts() const;
     [[nodiscard]] Stats& stats() noexcept { return stats_; }
 
+    // Why the mounts cannot be left to a next server now (empty: they can): nothing keeps their
+    // connections (--keeper=none), or a mount serves over io_uring, whose requests in flight
+    // the kernel does not send again.
+    [[nodiscard]] std::string why_no_handover() const;
+    // Ends this server at a request boundary and leaves every mount to the next one started
+    // with what the keeper or the service's fd store holds (a restart): never returns.
+    [[noreturn]] void hand_over_to_next_start();
+
 private:
     // Keeps a new mount's descriptors in the store; drops them.
     void keep(const Mount& mount, int control);
@@ -93,6 +101,8 @@ private:
     // After the answer to `ctl upgrade` went out (control thread): waits for the requests in
     // flight, asks the keeper to start `handover_to_` instead, and exits.
     void hand_over_if_asked();
+    // Stops at a request boundary, tells the keeper `note` (if any) and exits.
+    [[noreturn]] void end_at_boundary(const std::string& note);
 
     const DaemonIdentity identity_ = DaemonIdentity::capture(); // before any thread exists
     Stats stats_;

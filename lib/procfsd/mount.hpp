@@ -112,6 +112,9 @@ public:
     int notify_inval_entry(fuse_ino_t parent, const std::string& name);
     // From the poll watcher: wakes the callers polling the open file behind `handle`.
     int notify_poll(fuse_pollhandle* handle);
+    // A server handing over: no notification is sent any more, once the one being sent (if
+    // any) returned, by `deadline`. False when one still runs then.
+    bool quiesce_notifications(std::chrono::steady_clock::time_point deadline);
     [[nodiscard]] PollWatcher* polls() noexcept { return shared_.polls; }
     [[nodiscard]] const DaemonIdentity& daemon() const noexcept { return shared_.daemon; }
     // The rows this mount serves its tree by.
@@ -212,7 +215,7 @@ private:
     bool uring_asked_ = false; // set before the session exists
     std::atomic<bool> uring_negotiated_{false};
     std::atomic<bool> uring_failed_{false};
-    std::mutex notify_mu_; // guards connected_ against notifications racing with stop()
+    std::timed_mutex notify_mu_; // guards connected_ against notifications racing with stop()
     bool connected_ = false;
     std::unique_ptr<MountState> state_;
     SessionIo io_;

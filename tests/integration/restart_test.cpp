@@ -24,7 +24,9 @@
 #include <mutex>
 #include <thread>
 
+#include "fake_systemd.hpp"
 #include "harness.hpp"
+#include "mount_tools.hpp"
 #include "pid_namespace.hpp"
 #include "process_tools.hpp"
 #include "uring_switch.hpp"
@@ -450,121 +452,19 @@ TEST_CASE("ctl upgrade to a binary that fails to start falls back to the one bef
     CHECK(m.serving_pid() == serving);
 }
 
-namespace {
-
-// Stands in for systemd: the notify socket a service sends READY=1 and FDSTORE=1 to, keeping
-// the descriptors it is given, to hand them to the next instance as LISTEN_FDS.
-class FakeSystemd {
-public:
-    FakeSystemd()
-    {
-        name_ = "procfsd-test-systemd-" + std::to_string(::getpid());
-        sock_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        sockaddr_un a{};
-        a.sun_family = AF_UNIX;
-        std::memcpy(a.sun_path + 1, name_.data(), name_.size());
-        REQUIRE(::bind(sock_, reinterpret_cast<sockaddr*>(&a),
-                       static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name_.size())) == 0);
-    }
-    ~FakeSystemd()
-    {
-        for (auto& [n, fd] : store_)
-            ::close(fd);
-        ::close(sock_);
-    }
-    [[nodiscard]] std::string address() const { return "@" + name_; }
-
-    // Reads messages until one says `line` (READY=1), keeping the descriptors stored.
-    bool wait_for(const std::string& line)
-    {
-        for (;;) {
-            pollfd p{sock_, POLLIN, 0};
-            if (::poll(&p, 1, 10000) != 1)
-                return false;
-            char buf[4096];
-            alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 16)];
-            iovec iov{buf, sizeof buf};
-            msghdr msg{};
-            msg.msg_iov = &iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = control;
-            msg.msg_controllen = sizeof control;
-            ssize_t n = ::recvmsg(sock_, &msg, MSG_CMSG_CLOEXEC);
-            if (n < 0)
-                return false;
-            std::string text(buf, static_cast<size_t>(n));
-            std::vector<int> fds;
-            for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-                if (c->cmsg_type == SCM_RIGHTS)
-                    for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i)
-                        fds.push_back(reinterpret_cast<int*>(CMSG_DATA(c))[i]);
-            auto field = [&](const std::string& key) {
-                auto pos = text.find(key + "=");
-                return pos == std::string::npos ? std::string() : text.substr(pos + key.size() + 1, text.find('\n', pos) - pos - key.size() - 1);
-            };
-            if (field("FDSTORE") == "1")
-                for (int fd : fds)
-                    store_.emplace_back(field("FDNAME"), fd);
-            else
-                for (int fd : fds)
-                    ::close(fd);
-            messages_ += text + "\n";
-            if (text.find(line) != std::string::npos)
-                return true;
-        }
-    }
-
-    // Starts argv as the service, with the stored descriptors as LISTEN_FDS.
-    pid_t start(const std::vector<std::string>& argv)
-    {
-        pid_t pid = ::fork();
-        if (pid == 0) {
-            std::string names;
-            int n = static_cast<int>(store_.size());
-            std::vector<int> moved;
-            for (auto& [name, fd] : store_) {
-                moved.push_back(::fcntl(fd, F_DUPFD_CLOEXEC, 3 + n));
-                names += (names.empty() ? "" : ":") + name;
-            }
-            for (int i = 0; i < n; ++i)
-                ::dup2(moved[static_cast<size_t>(i)], 3 + i);
-            if (n) {
-                ::setenv("LISTEN_FDS", std::to_string(n).c_str(), 1);
-                ::setenv("LISTEN_PID", std::to_string(::getpid()).c_str(), 1);
-                ::setenv("LISTEN_FDNAMES", names.c_str(), 1);
-            }
-            ::setenv("NOTIFY_SOCKET", address().c_str(), 1);
-            std::vector<char*> args;
-            for (auto& a : argv)
-                args.push_back(const_cast<char*>(a.c_str()));
-            args.push_back(nullptr);
-            ::execv(args[0], args.data());
-            ::_exit(127);
-        }
-        return pid;
-    }
-
-    [[nodiscard]] size_t stored() const { return store_.size(); }
-    [[nodiscard]] const std::string& messages() const { return messages_; }
-
-private:
-    std::string name_;
-    int sock_ = -1;
-    std::vector<std::pair<std::string, int>> store_;
-    std::string messages_;
-};
-
-} // namespace
-
-TEST_CASE("under systemd the fd store keeps the mounts across a crash", "[restart]")
+// --keeper=systemd: the service is the server, and the unit's fd store holds the connections.
+TEST_CASE("under systemd the fd store keeps the mounts across a crash and a restart", "[restart]")
 {
     ScratchDir tmp;
+    FakeSystemdBus bus(tmp.path);
+    REQUIRE(bus.ok());
     std::string a = tmp.sub("a"), b = tmp.sub("b");
     FakeSystemd systemd;
     std::vector<std::string> argv{procfsd_binary(), "-f", "--keeper", "systemd", "--control", "test-fdstore-" + std::to_string(::getpid()),
                                   "--log-level", "warn", a, "-o", "io_uring=off", "--mount",
                                   b + ":io_uring=off,hidepid=invisible"};
-    Child first(systemd.start(argv));
+    std::vector<std::string> env{"DBUS_SYSTEM_BUS_ADDRESS=" + bus.address()};
+    Child first(systemd.start(argv, env));
     REQUIRE(systemd.wait_for("READY=1"));
     INFO(systemd.messages());
     // Each mount's connection, state file and control socket, and the daemon's control socket
@@ -580,7 +480,22 @@ TEST_CASE("under systemd the fd store keeps the mounts across a crash", "[restar
     REQUIRE(wait_until([&] { return readers.rounds() > 10; }, 10s));
     first.kill_and_reap(); // SIGKILL: systemd would start it again (Restart=on-failure)
     long before = readers.rounds();
-    Child second(systemd.start(argv));
+    Child second(systemd.start(argv, env));
+    REQUIRE(systemd.wait_for("READY=1"));
+    CHECK(wait_until([&] { return readers.rounds() > before + 8; }, 10s));
+    // systemctl restart: SIGTERM during a restart job leaves the mounts to the next start.
+    bus.set_job("restart");
+    pid_t service = second.pid();
+    ::kill(service, SIGTERM);
+    int status = second.reap();
+    CHECK(WIFEXITED(status));
+    CHECK(bus.asked_about() == service);
+    CHECK(is_mounted(a));
+    systemd.drain();
+    CHECK(systemd.stored() == 7);
+    bus.set_job("");
+    before = readers.rounds();
+    Child third(systemd.start(argv, env));
     REQUIRE(systemd.wait_for("READY=1"));
     CHECK(wait_until([&] { return readers.rounds() > before + 8; }, 10s));
     readers.stop();
@@ -592,11 +507,107 @@ TEST_CASE("under systemd the fd store keeps the mounts across a crash", "[restar
     CHECK(::pread(held, buf, sizeof buf, 0) > 0);
     ::close(held);
     // A stop ends it all: STOPPING=1, every mount unmounted.
-    ::kill(second.pid(), SIGTERM);
-    int status = second.reap();
+    bus.set_job("stop");
+    ::kill(third.pid(), SIGTERM);
+    status = third.reap();
     CHECK(WIFEXITED(status));
     CHECK_FALSE(is_mounted(a));
     CHECK_FALSE(is_mounted(b));
+}
+
+namespace {
+
+// The server a daemon's control socket names (daemon_pid), 0 when none answers.
+pid_t server_of(const std::string& control, const std::string& mountpoint)
+{
+    auto c = procfsd::support::parse_counters(
+        procfsd::support::run_program({procfsd_binary(), "--control", control, "stats", mountpoint}, true, 10).out);
+    auto it = c.find("daemon_pid");
+    return it == c.end() || it->second <= 0 ? 0 : static_cast<pid_t>(it->second);
+}
+
+} // namespace
+
+// The default keeper under systemd: it puts what it keeps into the unit's fd store too. At the
+// SIGTERM of `systemctl restart` (a restart job, asked on D-Bus) it leaves the mounts there and
+// the next start resumes them; a crash of the keeper itself (Restart=on-failure) is survived
+// the same way; `systemctl stop` unmounts and leaves nothing in the store.
+TEST_CASE("under systemd, a restart and a crash of the keeper keep the mounts; a stop ends them", "[restart]")
+{
+    ScratchDir tmp;
+    FakeSystemdBus bus(tmp.path);
+    REQUIRE(bus.ok());
+    std::string a = tmp.sub("a"), b = tmp.sub("b");
+    FakeSystemd systemd;
+    std::string control = "test-sysrestart-" + std::to_string(::getpid());
+    std::vector<std::string> argv{procfsd_binary(), "-f", "--control", control, "--log-level", "warn", a, "-o",
+                                  "io_uring=off", "--mount", b + ":io_uring=off,hidepid=invisible"};
+    std::vector<std::string> env{"DBUS_SYSTEM_BUS_ADDRESS=" + bus.address()};
+    Child first(systemd.start(argv, env));
+    REQUIRE(systemd.wait_for("READY=1"));
+    systemd.drain();
+    INFO(systemd.messages());
+    // Each mount's connection, state file and control socket, and the daemon's control socket.
+    CHECK(systemd.stored() == 7);
+    int held = ::open((a + "/self/status").c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(held >= 0);
+    ShellIn shell(a + "/1");
+    REQUIRE(shell.ask() == "ok");
+    Readers readers({{a, {"self/status", "1/stat"}}, {b, {"self/status", "meminfo"}}});
+    REQUIRE(wait_until([&] { return readers.rounds() > 10; }, 10s));
+
+    // systemctl restart: the keeper and its server end; the mounts and the store stay.
+    bus.set_job("restart");
+    pid_t keeper = first.pid();
+    ::kill(keeper, SIGTERM);
+    int status = first.reap();
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(bus.asked_about() == keeper);
+    CHECK(is_mounted(a));
+    CHECK(is_mounted(b));
+    systemd.drain();
+    CHECK(systemd.stored() == 7);
+    bus.set_job("");
+    long before = readers.rounds();
+    Child second(systemd.start(argv, env));
+    REQUIRE(systemd.wait_for("READY=1"));
+    CHECK(wait_until([&] { return readers.rounds() > before + 8; }, 10s));
+
+    // The keeper killed: its server dies with it (PDEATHSIG); the store still has everything.
+    pid_t server = server_of(control, a);
+    REQUIRE(server > 0);
+    int server_fd = static_cast<int>(::syscall(SYS_pidfd_open, server, 0));
+    second.kill_and_reap();
+    if (server_fd >= 0) {
+        pollfd p{server_fd, POLLIN, 0};
+        ::poll(&p, 1, 3000); // systemd starts again once the unit's processes are gone
+        ::close(server_fd);
+    }
+    systemd.drain();
+    CHECK(systemd.stored() == 7);
+    before = readers.rounds();
+    Child third(systemd.start(argv, env));
+    REQUIRE(systemd.wait_for("READY=1"));
+    CHECK(wait_until([&] { return readers.rounds() > before + 8; }, 10s));
+    readers.stop();
+    INFO("first error: " << readers.first_error());
+    CHECK(readers.errors() == 0);
+    CHECK(readers.longest() < 2s);
+    CHECK(shell.ask() == "ok");
+    char buf[4096];
+    CHECK(::pread(held, buf, sizeof buf, 0) > 0);
+    ::close(held);
+
+    // systemctl stop: every mount unmounted, nothing left in the store.
+    bus.set_job("stop");
+    ::kill(third.pid(), SIGTERM);
+    status = third.reap();
+    CHECK(WIFEXITED(status));
+    CHECK_FALSE(is_mounted(a));
+    CHECK_FALSE(is_mounted(b));
+    systemd.drain();
+    CHECK(systemd.stored() == 0);
 }
 
 TEST_CASE("ctl upgrade refuses a daemon with a mount on io_uring, and says why", "[restart]")
