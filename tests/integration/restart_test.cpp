@@ -418,7 +418,7 @@ TEST_CASE("ctl upgrade 20 times under readers: nobody notices, the keeper holds 
     CHECK(readers.longest() < 2s);
     // No growth (the previous binary's descriptor is dropped once the next server is ready,
     // which may be just after the command returned).
-    CHECK(fd_count(keeper) <= fds_at_5);
+    CHECK(wait_until([&] { return fd_count(keeper) <= fds_at_5; }, 5s));
     CHECK(anon_kb(keeper) <= anon_at_5 + 64);
     CHECK(m.counter("incarnation") == 21);
     char buf[4096];
@@ -573,27 +573,36 @@ TEST_CASE("under systemd, a restart and a crash of the keeper keep the mounts; a
     Child second(systemd.start(argv, env));
     REQUIRE(systemd.wait_for("READY=1"));
     CHECK(wait_until([&] { return readers.rounds() > before + 8; }, 10s));
+    readers.stop();
+    {
+        INFO("first error: " << readers.first_error());
+        CHECK(readers.errors() == 0);
+        CHECK(readers.longest() < 2s);
+    }
 
     // The keeper killed: its server dies with it (PDEATHSIG); the store still has everything.
+    // systemd starts the unit again once its processes are gone, which a killed server's thread
+    // stuck in the kernel can delay (README, Limits): no bound on the wait here.
+    Readers during_crash({{a, {"self/status"}}, {b, {"meminfo"}}});
+    REQUIRE(wait_until([&] { return during_crash.rounds() > 10; }, 10s));
     pid_t server = server_of(control, a);
     REQUIRE(server > 0);
     int server_fd = static_cast<int>(::syscall(SYS_pidfd_open, server, 0));
     second.kill_and_reap();
     if (server_fd >= 0) {
         pollfd p{server_fd, POLLIN, 0};
-        ::poll(&p, 1, 3000); // systemd starts again once the unit's processes are gone
+        ::poll(&p, 1, 3000); // as systemd's wait for the unit's processes, shortened
         ::close(server_fd);
     }
     systemd.drain();
     CHECK(systemd.stored() == 7);
-    before = readers.rounds();
+    before = during_crash.rounds();
     Child third(systemd.start(argv, env));
     REQUIRE(systemd.wait_for("READY=1"));
-    CHECK(wait_until([&] { return readers.rounds() > before + 8; }, 10s));
-    readers.stop();
-    INFO("first error: " << readers.first_error());
-    CHECK(readers.errors() == 0);
-    CHECK(readers.longest() < 2s);
+    CHECK(wait_until([&] { return during_crash.rounds() > before + 8; }, 10s));
+    during_crash.stop();
+    INFO("first error: " << during_crash.first_error());
+    CHECK(during_crash.errors() == 0);
     CHECK(shell.ask() == "ok");
     char buf[4096];
     CHECK(::pread(held, buf, sizeof buf, 0) > 0);

@@ -152,8 +152,9 @@ FakeSystemdBus::FakeSystemdBus(const std::string& dir)
     address_ = "unix:path=" + socket;
     daemon_ = ::fork();
     if (daemon_ == 0) {
-        int null = ::open("/dev/null", O_RDWR);
+        int null = ::open("/dev/null", O_RDWR); // it warns that it cannot raise its fd limit
         ::dup2(null, 1);
+        ::dup2(null, 2);
         ::execl("/usr/bin/dbus-daemon", "dbus-daemon", "--session", "--nofork", "--nopidfile", "--nosyslog",
                 ("--address=" + address_).c_str(), static_cast<char*>(nullptr));
         ::_exit(127);
