@@ -500,6 +500,7 @@ DaemonMetrics Daemon::metrics() const
     m.invalidations_enoent = stats_.invalidations_enoent.load();
     m.invalidations_failed = stats_.invalidations_failed.load();
     m.resume_invalidations = stats_.resume_invalidations.load();
+    m.resume_poll_wakeups = stats_.resume_poll_wakeups.load();
     m.open_files = handles_.held();
     m.container_inits = containers_.cached();
     m.resource_files_kept = containers_.kept();

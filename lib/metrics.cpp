@@ -70,7 +70,8 @@ std::string render_text(const DaemonMetrics& m, std::string_view mountpoint)
     out += fmt::format("exits_seen {}\nreaps_seen {}\n", m.exits_seen, m.reaps_seen);
     out += fmt::format("invalidations_sent {}\ninvalidations_enoent {}\ninvalidations_failed {}\n",
                        m.invalidations_sent, m.invalidations_enoent, m.invalidations_failed);
-    out += fmt::format("resume_invalidations {}\n", m.resume_invalidations);
+    out += fmt::format("resume_invalidations {}\nresume_poll_wakeups {}\n", m.resume_invalidations,
+                       m.resume_poll_wakeups);
     out += fmt::format("open_files {}\n", m.open_files);
     out += fmt::format("container_inits {}\nload_sampled {}\nresource_files_kept {}\n", m.container_inits,
                        m.load_sampled, m.resource_files_kept);

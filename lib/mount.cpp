@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <linux/fuse.h>
 #include <linux/magic.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -354,6 +355,21 @@ bool Mount::quiesce_notifications(std::chrono::steady_clock::time_point deadline
         return false;
     connected_ = false;
     return true;
+}
+
+int Mount::wake_saved_poll(uint64_t kh)
+{
+    std::lock_guard lock(notify_mu_);
+    if (!connected_ || !session_)
+        return -ENOTCONN;
+    struct {
+        fuse_out_header header;
+        fuse_notify_poll_wakeup_out wakeup;
+    } msg{};
+    msg.header.len = sizeof msg;
+    msg.header.error = FUSE_NOTIFY_POLL;
+    msg.wakeup.kh = kh;
+    return ::write(fuse_session_fd(session_.get()), &msg, sizeof msg) == static_cast<ssize_t>(sizeof msg) ? 0 : -errno;
 }
 
 int Mount::notify_poll(fuse_pollhandle* handle)

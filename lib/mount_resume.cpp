@@ -106,6 +106,8 @@ void Mount::restore(MountState::Saved saved)
         files_.reserve_past(h.kind == RecordKind::file ? h.fh : 0);
         dirs_.reserve_past(h.kind == RecordKind::dir ? h.fh : 0);
         saved_handles_.emplace(handle_key(h.kind, h.fh), h);
+        if (h.poll_kh)
+            saved_polls_.push_back(h.poll_kh);
     }
 }
 
@@ -124,6 +126,16 @@ void Mount::finish_resume()
     if (!died_meanwhile_.empty())
         spdlog::info("{}: {} processes ended while no server ran: invalidated", mountpoint_, died_meanwhile_.size());
     died_meanwhile_.clear();
+    // A poller the previous server was to notify sleeps on a wait this one knows nothing of:
+    // woken once, it polls again (the kernel re-asks the file and sleeps on if nothing is ready),
+    // now through this server, which watches the source again.
+    for (uint64_t kh : saved_polls_) {
+        if (int rv = wake_saved_poll(kh); rv == 0)
+            shared_.stats.resume_poll_wakeups.fetch_add(1, std::memory_order_relaxed);
+        else
+            spdlog::warn("{}: wake poll handle {}: {}", mountpoint_, kh, sys::errno_name(rv));
+    }
+    saved_polls_.clear();
 }
 
 std::optional<MountState::SavedHandle> Mount::take_saved_handle(RecordKind kind, uint64_t fh)

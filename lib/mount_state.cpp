@@ -140,6 +140,7 @@ Record* MountState::handle_opened(RecordKind kind, uint64_t fh, fuse_ino_t ino, 
         return nullptr;
     r->name_len = r->path_len = 0;
     r->id = fh;
+    r->count.store(0, std::memory_order_relaxed);
     r->parent = ino;
     r->flags = flags;
     r->uid = uid;
@@ -193,7 +194,8 @@ MountState::Saved MountState::saved(uint64_t incarnation)
             continue;
         }
         if (kind == RecordKind::file || kind == RecordKind::dir) {
-            s.handles.push_back({kind, r->id, r->parent, r->flags, r->uid, r});
+            uint64_t kh = kind == RecordKind::file ? r->count.load(std::memory_order_acquire) : 0;
+            s.handles.push_back({kind, r->id, r->parent, r->flags, r->uid, kh, r});
             continue;
         }
         if (kind != RecordKind::node)

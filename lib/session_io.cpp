@@ -24,6 +24,7 @@ namespace {
 constexpr int32_t notify_resend_code = 7;
 
 thread_local uint64_t this_request = 0;
+thread_local uint64_t this_poll_kh = 0;
 
 // Wakes a reader waiting in the kernel: handled (by nothing) without SA_RESTART, so that the
 // read returns EINTR. Unblocked only in the threads that read a descriptor (libfuse starts its
@@ -94,6 +95,8 @@ const fuse_custom_io& session_custom_io() { return io; }
 
 uint64_t current_request_unique() noexcept { return this_request; }
 
+uint64_t current_poll_kh() noexcept { return this_poll_kh; }
+
 int notify_resend(int fd) noexcept
 {
     fuse_out_header h{};
@@ -155,6 +158,8 @@ ssize_t SessionIo::read(int fd, void* buf, size_t len)
     this_request = h->unique;
     if (h->unique & unique_resend_bit)
         resent_.fetch_add(1, std::memory_order_relaxed);
+    if (h->opcode == FUSE_POLL && static_cast<size_t>(n) >= sizeof(fuse_in_header) + sizeof(fuse_poll_in))
+        this_poll_kh = reinterpret_cast<const fuse_poll_in*>(h + 1)->kh;
     if (h->opcode == FUSE_INIT && state_ && state_->init().empty())
         state_->save_init(buf, static_cast<size_t>(n));
     return n;

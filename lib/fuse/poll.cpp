@@ -64,6 +64,8 @@ void poll(fuse_req_t req, fuse_ino_t, fuse_file_info* fi, fuse_pollhandle* ph)
             std::lock_guard lock(state->mu);
             if (state->handle.get() == armed)
                 state->handle.reset();
+        } else if (armed && r.mount.state()) {
+            r.mount.state()->poll_armed(file.saved, current_poll_kh());
         }
         fuse_reply_poll(r.req, revents);
         return replied;

@@ -44,6 +44,7 @@ struct DaemonMetrics {
     uint64_t invalidations_enoent = 0;
     uint64_t invalidations_failed = 0;
     uint64_t resume_invalidations = 0;
+    uint64_t resume_poll_wakeups = 0;
     size_t open_files = 0;
     size_t container_inits = 0; // resources=cgroup: namespaces whose init is cached (a pidfd each)
     size_t load_sampled = 0;    // resources=cgroup: cgroups whose load is sampled

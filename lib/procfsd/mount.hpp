@@ -115,6 +115,9 @@ public:
     // A server handing over: no notification is sent any more, once the one being sent (if
     // any) returned, by `deadline`. False when one still runs then.
     bool quiesce_notifications(std::chrono::steady_clock::time_point deadline);
+    // Wakes the kernel's poll wait `kh` (FUSE_NOTIFY_POLL), one a previous server had armed:
+    // no fuse_pollhandle exists for it in this process. 0 or -errno.
+    int wake_saved_poll(uint64_t kh);
     [[nodiscard]] PollWatcher* polls() noexcept { return shared_.polls; }
     [[nodiscard]] const DaemonIdentity& daemon() const noexcept { return shared_.daemon; }
     // The rows this mount serves its tree by.
@@ -224,6 +227,7 @@ private:
     std::unordered_map<uint64_t, MountState::SavedHandle> saved_handles_; // by fh; dirs have the top bit
     std::mutex reopen_mu_; // one reopening at a time, so that a handle is opened once
     std::vector<std::pair<fuse_ino_t, std::string>> died_meanwhile_; // (parent, name) to invalidate
+    std::vector<uint64_t> saved_polls_; // poll handles a previous server had armed, to wake
 };
 
 } // namespace procfsd

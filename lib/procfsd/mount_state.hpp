@@ -35,6 +35,13 @@ public:
     // longer than a slot holds; the node is then unknown to the next server: ESTALE).
     Record* node_added(const Node& node);
     void node_count(Record* r, uint64_t nlookup) noexcept;
+    // The kernel waits on open file `r` under poll handle `kh` (FUSE_POLL_SCHEDULE_NOTIFY): a
+    // next server wakes it, so that the poller asks again (Mount::finish_resume).
+    void poll_armed(Record* r, uint64_t kh) noexcept
+    {
+        if (r)
+            r->count.store(kh, std::memory_order_release);
+    }
     void dropped(Record* r) noexcept { file_.release(r); }
 
     // An open handle (kind file or dir), whose caller `uid` is charged for it.
@@ -61,6 +68,7 @@ public:
         fuse_ino_t ino = 0;
         int flags = 0;
         uid_t uid = 0;
+        uint64_t poll_kh = 0; // a file's poll wait in the kernel (0: none)
         Record* record = nullptr;
     };
     struct Saved {

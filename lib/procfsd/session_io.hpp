@@ -89,6 +89,10 @@ const fuse_custom_io& session_custom_io();
 // resend bit.
 uint64_t current_request_unique() noexcept;
 
+// The kernel's poll handle named by the FUSE_POLL request this thread read last (libfuse keeps
+// it private in its fuse_pollhandle).
+uint64_t current_poll_kh() noexcept;
+
 // Asks the kernel to send again every request a server read on `fd` without answering it.
 // 0 or -errno.
 int notify_resend(int fd) noexcept;

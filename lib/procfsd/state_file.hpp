@@ -37,7 +37,8 @@ struct Record {
     uint16_t name_len;
     uint16_t path_len;
     uint64_t id;                 // node id, handle id, request id
-    std::atomic<uint64_t> count; // node: lookup count; write: state and result
+    std::atomic<uint64_t> count; // node: lookup count; write: state and result; file: the
+                                 // kernel's poll handle waiting on it (0: none)
     uint64_t parent;             // node: parent id; handle: node id
     uint64_t identity;           // node: the task's pidfs inode (0: none)
     uint64_t generation;         // node: the generation the kernel was given

@@ -28,6 +28,8 @@ struct Stats {
     std::atomic<uint64_t> invalidations_failed{0};
     // Entries of processes that ended while no server ran, invalidated by a restarted server.
     std::atomic<uint64_t> resume_invalidations{0};
+    // Poll waits left by a previous server, woken by a restarted one to ask it again.
+    std::atomic<uint64_t> resume_poll_wakeups{0};
     // Reap-to-invalidation latency, log2 buckets of microseconds: [0] < 1 µs, [i] < 2^i µs.
     std::array<std::atomic<uint64_t>, 24> reap_latency_us{};
     std::atomic<uint64_t> reap_latency_sum_us{0};

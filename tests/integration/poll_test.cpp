@@ -68,20 +68,6 @@ short poll_now(int fd, short events)
     return ::poll(&p, 1, 0) > 0 ? p.revents : 0;
 }
 
-// In a child with its own UTS namespace, so that the machine's name stays: the sysctl's poll
-// event is global all the same (uts_proc_notify).
-void set_hostname_elsewhere()
-{
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        const char name[] = "procfsd-poll";
-        ::_exit(::unshare(CLONE_NEWUTS) == 0 && ::sethostname(name, sizeof name - 1) == 0 ? 0 : 1);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
-}
-
 } // namespace
 
 TEST_CASE("poll on mountinfo wakes on a mount change as on /proc", "[poll]")

@@ -340,6 +340,45 @@ struct SavedSysctl {
 
 } // namespace
 
+// A poll wait armed with the killed server: the next one wakes it, the poller asks again, and
+// a change after that wakes it as on /proc.
+TEST_CASE("a poller asleep across a restart is woken by a change after it", "[restart]")
+{
+    TestMount m("io_uring=off");
+    int fd = ::open(m.path("sys/kernel/hostname").c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    char buf[256];
+    while (::read(fd, buf, sizeof buf) > 0) {
+    }
+    std::atomic<pid_t> tid{0};
+    std::atomic<int> revents{-1};
+    std::thread poller([&] {
+        tid = static_cast<pid_t>(::syscall(SYS_gettid));
+        pollfd p{fd, POLLPRI, 0};
+        int n = ::poll(&p, 1, 20000);
+        revents = n > 0 ? p.revents : 0;
+    });
+    // Asleep in poll(2): the server answered its FUSE_POLL and watches the file.
+    CHECK(wait_until([&] {
+        auto wchan = tid ? read_file("/proc/self/task/" + std::to_string(tid) + "/wchan") : std::nullopt;
+        return wchan && wchan->find("poll") != std::string::npos;
+    }, 5s));
+    pid_t server = m.serving_pid();
+    REQUIRE(server > 0);
+    ::kill(server, SIGKILL);
+    CHECK(wait_until([&] { return m.counter("resume_poll_wakeups") >= 1; }, 10s));
+    // A change may come before the poller asked the new server again (the reopened file then
+    // starts after it): changed again until the poller wakes.
+    auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (revents == -1 && std::chrono::steady_clock::now() < give_up) {
+        set_hostname_elsewhere();
+        wait_until([&] { return revents != -1; }, 200ms);
+    }
+    poller.join();
+    CHECK(revents == (POLLPRI | POLLERR));
+    ::close(fd);
+}
+
 TEST_CASE("a sysctl write in flight at the kill is applied exactly once", "[restart]")
 {
     SavedSysctl saved;

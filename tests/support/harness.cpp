@@ -5,7 +5,9 @@
 #include "mount_tools.hpp"
 #include "process_tools.hpp"
 
+#include <catch2/catch_test_macros.hpp>
 #include <dirent.h>
+#include <sched.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <pthread.h>
@@ -462,6 +464,18 @@ std::string run_command(const std::string& cmd, int* status)
     if (status)
         *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
     return out;
+}
+
+void set_hostname_elsewhere()
+{
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        const char name[] = "procfsd-poll";
+        ::_exit(::unshare(CLONE_NEWUTS) == 0 && ::sethostname(name, sizeof name - 1) == 0 ? 0 : 1);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
 }
 
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds deadline)

@@ -154,5 +154,8 @@ std::string procfsd_binary();
 std::vector<std::string> readme_block(const std::string& heading);
 // `s` with every `from` replaced by `to`.
 std::string replace_all(std::string s, const std::string& from, const std::string& to);
+// Sets a hostname in a child with its own UTS namespace, so that the machine's name stays: the
+// sysctl's poll event (kernel/hostname) is global all the same (uts_proc_notify).
+void set_hostname_elsewhere();
 
 } // namespace procfsd::test
