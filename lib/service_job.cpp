@@ -25,7 +25,7 @@ using Message = std::unique_ptr<sd_bus_message, MessageUnref>;
 
 // An sd_bus_error freed on every path.
 struct BusError {
-    sd_bus_error e = SD_BUS_ERROR_NULL;
+    sd_bus_error e{}; // SD_BUS_ERROR_NULL, which is a C compound literal
     ~BusError() { sd_bus_error_free(&e); }
     [[nodiscard]] std::string say(int rv) const
     {

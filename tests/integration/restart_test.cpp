@@ -491,70 +491,62 @@ TEST_CASE("ctl upgrade to a binary that fails to start falls back to the one bef
     CHECK(m.serving_pid() == serving);
 }
 
-// --keeper=systemd: the service is the server, and the unit's fd store holds the connections.
-TEST_CASE("under systemd the fd store keeps the mounts across a crash and a restart", "[restart]")
-{
-    ScratchDir tmp;
-    FakeSystemdBus bus(tmp.path);
-    REQUIRE(bus.ok());
-    std::string a = tmp.sub("a"), b = tmp.sub("b");
+namespace {
+
+// A service under a stand-in systemd: its notify socket and fd store, and its D-Bus answers.
+struct Unit {
+    explicit Unit(const std::string& dir) : bus(dir) {}
+    FakeSystemdBus bus;
     FakeSystemd systemd;
-    std::vector<std::string> argv{procfsd_binary(), "-f", "--keeper", "systemd", "--control", "test-fdstore-" + std::to_string(::getpid()),
-                                  "--log-level", "warn", a, "-o", "io_uring=off", "--mount",
-                                  b + ":io_uring=off,hidepid=invisible"};
-    std::vector<std::string> env{"DBUS_SYSTEM_BUS_ADDRESS=" + bus.address()};
-    Child first(systemd.start(argv, env));
-    REQUIRE(systemd.wait_for("READY=1"));
-    INFO(systemd.messages());
-    // Each mount's connection, state file and control socket, and the daemon's control socket
-    // (no keeper process: the service is the server).
-    CHECK(systemd.stored() == 7);
-    CHECK(systemd.messages().find("FDNAME=m") != std::string::npos);
-    int held = ::open((a + "/self/status").c_str(), O_RDONLY | O_CLOEXEC);
-    REQUIRE(held >= 0);
-    std::string cwd_dir = a + "/1";
-    ShellIn shell(cwd_dir);
-    REQUIRE(shell.ask() == "ok");
-    Readers readers({{a, {"self/status", "1/stat"}}, {b, {"self/status", "meminfo"}}});
-    REQUIRE(wait_until([&] { return readers.rounds() > 10; }, 10s));
-    first.kill_and_reap(); // SIGKILL: systemd would start it again (Restart=on-failure)
-    long before = readers.rounds();
-    Child second(systemd.start(argv, env));
-    REQUIRE(systemd.wait_for("READY=1"));
-    CHECK(wait_until([&] { return readers.rounds() > before + 8; }, 10s));
-    // systemctl restart: SIGTERM during a restart job leaves the mounts to the next start.
-    bus.set_job("restart");
-    pid_t service = second.pid();
-    ::kill(service, SIGTERM);
-    int status = second.reap();
-    CHECK(WIFEXITED(status));
-    CHECK(bus.asked_about() == service);
-    CHECK(is_mounted(a));
-    systemd.drain();
-    CHECK(systemd.stored() == 7);
-    bus.set_job("");
-    before = readers.rounds();
-    Child third(systemd.start(argv, env));
-    REQUIRE(systemd.wait_for("READY=1"));
-    CHECK(wait_until([&] { return readers.rounds() > before + 8; }, 10s));
-    readers.stop();
-    INFO("first error: " << readers.first_error());
-    CHECK(readers.errors() == 0);
-    CHECK(readers.longest() < 2s);
+    std::vector<std::string> argv;
+    [[nodiscard]] std::vector<std::string> env() const { return {"DBUS_SYSTEM_BUS_ADDRESS=" + bus.address()}; }
+
+    // Starts the service with what the store holds, until it is ready.
+    Child start()
+    {
+        Child c(systemd.start(argv, env()));
+        REQUIRE(systemd.wait_for("READY=1"));
+        return c;
+    }
+    // systemctl restart: SIGTERM during a restart job. The service ends, the mounts stay, and
+    // so does the store (7 descriptors: each of two mounts' connection, state file and control
+    // socket, and the daemon's control socket); then it starts again.
+    Child restart(Child& service, const std::vector<std::string>& mounts)
+    {
+        bus.set_job("restart");
+        pid_t pid = service.pid();
+        ::kill(pid, SIGTERM);
+        int status = service.reap();
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+        CHECK(bus.asked_about() == pid);
+        for (auto& m : mounts)
+            CHECK(is_mounted(m));
+        systemd.drain();
+        CHECK(systemd.stored() == 7);
+        bus.set_job("");
+        return start();
+    }
+    // systemctl stop: SIGTERM during a stop job ends it all, every mount unmounted.
+    void stop(Child& service, const std::vector<std::string>& mounts)
+    {
+        bus.set_job("stop");
+        ::kill(service.pid(), SIGTERM);
+        int status = service.reap();
+        CHECK(WIFEXITED(status));
+        for (auto& m : mounts)
+            CHECK_FALSE(is_mounted(m));
+    }
+};
+
+// What was opened before the restarts still works: a descriptor reads, a shell's cwd answers.
+void check_kept(int held, ShellIn& shell)
+{
     CHECK(shell.ask() == "ok");
     char buf[4096];
     CHECK(::pread(held, buf, sizeof buf, 0) > 0);
     ::close(held);
-    // A stop ends it all: STOPPING=1, every mount unmounted.
-    bus.set_job("stop");
-    ::kill(third.pid(), SIGTERM);
-    status = third.reap();
-    CHECK(WIFEXITED(status));
-    CHECK_FALSE(is_mounted(a));
-    CHECK_FALSE(is_mounted(b));
 }
-
-namespace {
 
 // The server a daemon's control socket names (daemon_pid), 0 when none answers.
 pid_t server_of(const std::string& control, const std::string& mountpoint)
@@ -567,6 +559,41 @@ pid_t server_of(const std::string& control, const std::string& mountpoint)
 
 } // namespace
 
+// --keeper=systemd: the service is the server, and the unit's fd store holds the connections.
+TEST_CASE("under systemd the fd store keeps the mounts across a crash and a restart", "[restart]")
+{
+    ScratchDir tmp;
+    Unit unit(tmp.path);
+    REQUIRE(unit.bus.ok());
+    std::string a = tmp.sub("a"), b = tmp.sub("b");
+    unit.argv = {procfsd_binary(), "-f", "--keeper", "systemd", "--control", "test-fdstore-" + std::to_string(::getpid()),
+                 "--log-level", "warn", a, "-o", "io_uring=off", "--mount", b + ":io_uring=off,hidepid=invisible"};
+    Child first = unit.start();
+    INFO(unit.systemd.messages());
+    // No keeper process: the service is the server, and stores its descriptors itself.
+    CHECK(unit.systemd.stored() == 7);
+    CHECK(unit.systemd.messages().find("FDNAME=m") != std::string::npos);
+    int held = ::open((a + "/self/status").c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(held >= 0);
+    ShellIn shell(a + "/1");
+    REQUIRE(shell.ask() == "ok");
+    Readers readers({{a, {"self/status", "1/stat"}}, {b, {"self/status", "meminfo"}}});
+    REQUIRE(wait_until([&] { return readers.rounds() > 10; }, 10s));
+    first.kill_and_reap(); // SIGKILL: systemd would start it again (Restart=on-failure)
+    long before = readers.rounds();
+    Child second = unit.start();
+    CHECK(wait_until([&] { return readers.rounds() > before + 8; }, 10s));
+    before = readers.rounds();
+    Child third = unit.restart(second, {a, b});
+    CHECK(wait_until([&] { return readers.rounds() > before + 8; }, 10s));
+    readers.stop();
+    INFO("first error: " << readers.first_error());
+    CHECK(readers.errors() == 0);
+    CHECK(readers.longest() < 2s);
+    check_kept(held, shell);
+    unit.stop(third, {a, b});
+}
+
 // The default keeper under systemd: it puts what it keeps into the unit's fd store too. At the
 // SIGTERM of `systemctl restart` (a restart job, asked on D-Bus) it leaves the mounts there and
 // the next start resumes them; a crash of the keeper itself (Restart=on-failure) is survived
@@ -574,43 +601,24 @@ pid_t server_of(const std::string& control, const std::string& mountpoint)
 TEST_CASE("under systemd, a restart and a crash of the keeper keep the mounts; a stop ends them", "[restart]")
 {
     ScratchDir tmp;
-    FakeSystemdBus bus(tmp.path);
-    REQUIRE(bus.ok());
+    Unit unit(tmp.path);
+    REQUIRE(unit.bus.ok());
     std::string a = tmp.sub("a"), b = tmp.sub("b");
-    FakeSystemd systemd;
     std::string control = "test-sysrestart-" + std::to_string(::getpid());
-    std::vector<std::string> argv{procfsd_binary(), "-f", "--control", control, "--log-level", "warn", a, "-o",
-                                  "io_uring=off", "--mount", b + ":io_uring=off,hidepid=invisible"};
-    std::vector<std::string> env{"DBUS_SYSTEM_BUS_ADDRESS=" + bus.address()};
-    Child first(systemd.start(argv, env));
-    REQUIRE(systemd.wait_for("READY=1"));
-    systemd.drain();
-    INFO(systemd.messages());
-    // Each mount's connection, state file and control socket, and the daemon's control socket.
-    CHECK(systemd.stored() == 7);
+    unit.argv = {procfsd_binary(), "-f", "--control", control, "--log-level", "warn", a, "-o",
+                 "io_uring=off", "--mount", b + ":io_uring=off,hidepid=invisible"};
+    Child first = unit.start();
+    unit.systemd.drain();
+    INFO(unit.systemd.messages());
+    CHECK(unit.systemd.stored() == 7); // what the keeper keeps, mirrored
     int held = ::open((a + "/self/status").c_str(), O_RDONLY | O_CLOEXEC);
     REQUIRE(held >= 0);
     ShellIn shell(a + "/1");
     REQUIRE(shell.ask() == "ok");
     Readers readers({{a, {"self/status", "1/stat"}}, {b, {"self/status", "meminfo"}}});
     REQUIRE(wait_until([&] { return readers.rounds() > 10; }, 10s));
-
-    // systemctl restart: the keeper and its server end; the mounts and the store stay.
-    bus.set_job("restart");
-    pid_t keeper = first.pid();
-    ::kill(keeper, SIGTERM);
-    int status = first.reap();
-    CHECK(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
-    CHECK(bus.asked_about() == keeper);
-    CHECK(is_mounted(a));
-    CHECK(is_mounted(b));
-    systemd.drain();
-    CHECK(systemd.stored() == 7);
-    bus.set_job("");
     long before = readers.rounds();
-    Child second(systemd.start(argv, env));
-    REQUIRE(systemd.wait_for("READY=1"));
+    Child second = unit.restart(first, {a, b});
     CHECK(wait_until([&] { return readers.rounds() > before + 8; }, 10s));
     readers.stop();
     {
@@ -633,29 +641,19 @@ TEST_CASE("under systemd, a restart and a crash of the keeper keep the mounts; a
         ::poll(&p, 1, 3000); // as systemd's wait for the unit's processes, shortened
         ::close(server_fd);
     }
-    systemd.drain();
-    CHECK(systemd.stored() == 7);
+    unit.systemd.drain();
+    CHECK(unit.systemd.stored() == 7);
     before = during_crash.rounds();
-    Child third(systemd.start(argv, env));
-    REQUIRE(systemd.wait_for("READY=1"));
+    Child third = unit.start();
     CHECK(wait_until([&] { return during_crash.rounds() > before + 8; }, 10s));
     during_crash.stop();
     INFO("first error: " << during_crash.first_error());
     CHECK(during_crash.errors() == 0);
-    CHECK(shell.ask() == "ok");
-    char buf[4096];
-    CHECK(::pread(held, buf, sizeof buf, 0) > 0);
-    ::close(held);
+    check_kept(held, shell);
 
-    // systemctl stop: every mount unmounted, nothing left in the store.
-    bus.set_job("stop");
-    ::kill(third.pid(), SIGTERM);
-    status = third.reap();
-    CHECK(WIFEXITED(status));
-    CHECK_FALSE(is_mounted(a));
-    CHECK_FALSE(is_mounted(b));
-    systemd.drain();
-    CHECK(systemd.stored() == 0);
+    unit.stop(third, {a, b});
+    unit.systemd.drain();
+    CHECK(unit.systemd.stored() == 0); // nothing left in the store
 }
 
 TEST_CASE("ctl upgrade refuses a daemon with a mount on io_uring, and says why", "[restart]")
