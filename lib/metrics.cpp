@@ -112,6 +112,11 @@ std::string render_openmetrics(const DaemonMetrics& m)
     w.out += fmt::format("procfsd_invalidations_total{{result=\"sent\"}} {}\n", m.invalidations_sent);
     w.out += fmt::format("procfsd_invalidations_total{{result=\"enoent\"}} {}\n", m.invalidations_enoent);
     w.out += fmt::format("procfsd_invalidations_total{{result=\"failed\"}} {}\n", m.invalidations_failed);
+    w.counter("procfsd_resume_invalidations",
+              "Directories of processes that ended while no server ran, invalidated by a restarted server.",
+              m.resume_invalidations);
+    w.counter("procfsd_resume_poll_wakeups", "Poll waits of a previous server woken by a restarted one.",
+              m.resume_poll_wakeups);
     w.family("procfsd_mount_nodes", "gauge", "Inodes the kernel holds on each mount.");
     for (auto& mount : m.mounts)
         w.out += fmt::format("procfsd_mount_nodes{{mountpoint=\"{}\"}} {}\n", label(mount.mountpoint),
