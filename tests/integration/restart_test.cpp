@@ -59,6 +59,14 @@ public:
             if (t.joinable())
                 t.join();
     }
+    // Stops, and checks that nobody noticed: no error of any kind, no wait of 2 s or more.
+    void expect_unnoticed()
+    {
+        stop();
+        INFO("first error: " << first_error());
+        CHECK(errors() == 0);
+        CHECK(longest() < std::chrono::seconds(2));
+    }
     [[nodiscard]] long rounds() const { return rounds_.load(); }
     [[nodiscard]] long errors() const { return errors_.load(); }
     [[nodiscard]] std::chrono::milliseconds longest() const { return std::chrono::milliseconds(longest_ms_.load()); }
@@ -270,10 +278,7 @@ TEST_CASE("the server killed with SIGKILL five times under readers of three moun
         CHECK(wait_until([&] { return readers.rounds() > before + 8; }, 10s));
         CHECK(shell.ask() == "ok");
     }
-    readers.stop();
-    INFO("first error: " << readers.first_error());
-    CHECK(readers.errors() == 0);
-    CHECK(readers.longest() < 2s);
+    readers.expect_unnoticed();
     CHECK(::kill(keeper, 0) == 0);
     CHECK(m.counter("incarnation") == 6);
 
@@ -451,10 +456,7 @@ TEST_CASE("ctl upgrade 20 times under readers: nobody notices, the keeper holds 
         }
     }
     CHECK(wait_until([&] { return readers.rounds() > 40; }, 10s));
-    readers.stop();
-    INFO("first error: " << readers.first_error());
-    CHECK(readers.errors() == 0);
-    CHECK(readers.longest() < 2s);
+    readers.expect_unnoticed();
     // No growth (the previous binary's descriptor is dropped once the next server is ready,
     // which may be just after the command returned).
     CHECK(wait_until([&] { return fd_count(keeper) <= fds_at_5; }, 5s));
@@ -539,14 +541,40 @@ struct Unit {
     }
 };
 
-// What was opened before the restarts still works: a descriptor reads, a shell's cwd answers.
-void check_kept(int held, ShellIn& shell)
-{
-    CHECK(shell.ask() == "ok");
-    char buf[4096];
-    CHECK(::pread(held, buf, sizeof buf, 0) > 0);
-    ::close(held);
-}
+// What restarts of two mounts `a` and `b` must not disturb: a descriptor opened before, a
+// shell whose working directory is `a`/1, and readers of both.
+struct Consumers {
+    Consumers(const std::string& a, const std::string& b)
+        : held(::open((a + "/self/status").c_str(), O_RDONLY | O_CLOEXEC)), shell(a + "/1"),
+          readers({{a, {"self/status", "1/stat"}}, {b, {"self/status", "meminfo"}}})
+    {
+        REQUIRE(held >= 0);
+        REQUIRE(shell.ask() == "ok");
+        REQUIRE(wait_until([&] { return readers.rounds() > 10; }, 10s));
+    }
+    ~Consumers()
+    {
+        if (held >= 0)
+            ::close(held);
+    }
+    // What was opened before still works: the descriptor reads, the shell's cwd answers.
+    void check_kept()
+    {
+        CHECK(shell.ask() == "ok");
+        char buf[4096];
+        CHECK(::pread(held, buf, sizeof buf, 0) > 0);
+    }
+    // Waits for the readers to go on after a restart.
+    void check_served_again()
+    {
+        long before = readers.rounds();
+        CHECK(wait_until([&] { return readers.rounds() > before + 8; }, 10s));
+    }
+
+    int held;
+    ShellIn shell;
+    Readers readers;
+};
 
 // The server a daemon's control socket names (daemon_pid), 0 when none answers.
 pid_t server_of(const std::string& control, const std::string& mountpoint)
@@ -573,24 +601,14 @@ TEST_CASE("under systemd the fd store keeps the mounts across a crash and a rest
     // No keeper process: the service is the server, and stores its descriptors itself.
     CHECK(unit.systemd.stored() == 7);
     CHECK(unit.systemd.messages().find("FDNAME=m") != std::string::npos);
-    int held = ::open((a + "/self/status").c_str(), O_RDONLY | O_CLOEXEC);
-    REQUIRE(held >= 0);
-    ShellIn shell(a + "/1");
-    REQUIRE(shell.ask() == "ok");
-    Readers readers({{a, {"self/status", "1/stat"}}, {b, {"self/status", "meminfo"}}});
-    REQUIRE(wait_until([&] { return readers.rounds() > 10; }, 10s));
+    Consumers users(a, b);
     first.kill_and_reap(); // SIGKILL: systemd would start it again (Restart=on-failure)
-    long before = readers.rounds();
     Child second = unit.start();
-    CHECK(wait_until([&] { return readers.rounds() > before + 8; }, 10s));
-    before = readers.rounds();
+    users.check_served_again();
     Child third = unit.restart(second, {a, b});
-    CHECK(wait_until([&] { return readers.rounds() > before + 8; }, 10s));
-    readers.stop();
-    INFO("first error: " << readers.first_error());
-    CHECK(readers.errors() == 0);
-    CHECK(readers.longest() < 2s);
-    check_kept(held, shell);
+    users.check_served_again();
+    users.readers.expect_unnoticed();
+    users.check_kept();
     unit.stop(third, {a, b});
 }
 
@@ -611,21 +629,10 @@ TEST_CASE("under systemd, a restart and a crash of the keeper keep the mounts; a
     unit.systemd.drain();
     INFO(unit.systemd.messages());
     CHECK(unit.systemd.stored() == 7); // what the keeper keeps, mirrored
-    int held = ::open((a + "/self/status").c_str(), O_RDONLY | O_CLOEXEC);
-    REQUIRE(held >= 0);
-    ShellIn shell(a + "/1");
-    REQUIRE(shell.ask() == "ok");
-    Readers readers({{a, {"self/status", "1/stat"}}, {b, {"self/status", "meminfo"}}});
-    REQUIRE(wait_until([&] { return readers.rounds() > 10; }, 10s));
-    long before = readers.rounds();
+    Consumers users(a, b);
     Child second = unit.restart(first, {a, b});
-    CHECK(wait_until([&] { return readers.rounds() > before + 8; }, 10s));
-    readers.stop();
-    {
-        INFO("first error: " << readers.first_error());
-        CHECK(readers.errors() == 0);
-        CHECK(readers.longest() < 2s);
-    }
+    users.check_served_again();
+    users.readers.expect_unnoticed();
 
     // The keeper killed: its server dies with it (PDEATHSIG); the store still has everything.
     // systemd starts the unit again once its processes are gone, which a killed server's thread
@@ -643,13 +650,13 @@ TEST_CASE("under systemd, a restart and a crash of the keeper keep the mounts; a
     }
     unit.systemd.drain();
     CHECK(unit.systemd.stored() == 7);
-    before = during_crash.rounds();
+    long before = during_crash.rounds();
     Child third = unit.start();
     CHECK(wait_until([&] { return during_crash.rounds() > before + 8; }, 10s));
     during_crash.stop();
     INFO("first error: " << during_crash.first_error());
     CHECK(during_crash.errors() == 0);
-    check_kept(held, shell);
+    users.check_kept();
 
     unit.stop(third, {a, b});
     unit.systemd.drain();
