@@ -209,7 +209,8 @@ pid_t Keeper::spawn(int exe, const std::string& upgrade_failed)
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    // A keeper killed on purpose takes its server along, and the mounts end with it.
+    // A keeper killed on purpose takes its server along. The mounts end with it, unless the
+    // unit's fd store under systemd holds them too (mirrored_) for the next start.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != keeper)
         ::_exit(1);
