@@ -206,13 +206,8 @@ int serve(procfsd::Daemon& daemon, int signal_fd, bool persist, bool systemd_sto
         }
         if (si.ssi_signo == SIGUSR2) {
             restart_keeping_mounts(daemon);
-        } else if (si.ssi_signo == SIGTERM && systemd_store) {
-            std::string why;
-            std::string job = procfsd::systemd_job_of(::getpid(), &why);
-            if (procfsd::job_restarts(job))
-                restart_keeping_mounts(daemon);
-            else if (job.empty())
-                spdlog::info("SIGTERM: no restart ({})", why);
+        } else if (si.ssi_signo == SIGTERM && systemd_store && procfsd::systemd_restarts_unit_of(::getpid())) {
+            restart_keeping_mounts(daemon);
         }
         spdlog::info("{}: unmounting", strsignal(static_cast<int>(si.ssi_signo)));
         break;

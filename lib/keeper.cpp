@@ -73,6 +73,8 @@ private:
     void drop(const std::string& name);
     void forget_closed(int fd);
     void keep(std::string name, UniqueFd fd, bool poll);
+    // Under systemd: removes `name` from the unit's store too.
+    void unstore(const std::string& name);
     // Under systemd: the descriptors its store handed over (a restart), kept from the start.
     void adopt_inherited();
     // SIGTERM: a restart of the unit leaves the mounts to the next start, else the server stops.
@@ -180,17 +182,11 @@ void Keeper::keep(std::string name, UniqueFd fd, bool poll)
 
 void Keeper::on_terminate()
 {
-    if (mirrored_ && server_ > 0 && ever_ready_) {
-        std::string why;
-        std::string job = systemd_job_of(::getpid(), &why);
-        if (job_restarts(job)) {
-            spdlog::info("keeper: systemd restarts the unit: the mounts stay in its store for the next start");
-            restarting_ = true;
-            ::kill(server_, SIGUSR2);
-            return;
-        }
-        if (job.empty())
-            spdlog::info("keeper: SIGTERM: no restart ({})", why);
+    if (mirrored_ && server_ > 0 && ever_ready_ && systemd_restarts_unit_of(::getpid())) {
+        spdlog::info("keeper: systemd restarts the unit: the mounts stay in its store for the next start");
+        restarting_ = true;
+        ::kill(server_, SIGUSR2);
+        return;
     }
     if (server_ > 0)
         ::kill(server_, SIGTERM);
@@ -248,10 +244,15 @@ pid_t Keeper::spawn(int exe, const std::string& upgrade_failed)
     ::_exit(127);
 }
 
-void Keeper::drop(const std::string& name)
+void Keeper::unstore(const std::string& name)
 {
     if (mirrored_)
         sd_notify(0, ("FDSTOREREMOVE=1\nFDNAME=" + name).c_str());
+}
+
+void Keeper::drop(const std::string& name)
+{
+    unstore(name);
     for (auto it = kept_.begin(); it != kept_.end();) {
         if (it->name == name) {
             ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->fd.get(), nullptr);
@@ -267,8 +268,7 @@ void Keeper::forget_closed(int fd)
     for (auto it = kept_.begin(); it != kept_.end(); ++it) {
         if (it->fd.get() == fd) {
             spdlog::debug("keeper: {} ended: dropped", it->name);
-            if (mirrored_)
-                sd_notify(0, ("FDSTOREREMOVE=1\nFDNAME=" + it->name).c_str());
+            unstore(it->name);
             ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
             kept_.erase(it);
             return;

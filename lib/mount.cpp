@@ -6,7 +6,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <linux/fuse.h>
 #include <linux/magic.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -362,14 +361,7 @@ int Mount::wake_saved_poll(uint64_t kh)
     std::lock_guard lock(notify_mu_);
     if (!connected_ || !session_)
         return -ENOTCONN;
-    struct {
-        fuse_out_header header;
-        fuse_notify_poll_wakeup_out wakeup;
-    } msg{};
-    msg.header.len = sizeof msg;
-    msg.header.error = FUSE_NOTIFY_POLL;
-    msg.wakeup.kh = kh;
-    return ::write(fuse_session_fd(session_.get()), &msg, sizeof msg) == static_cast<ssize_t>(sizeof msg) ? 0 : -errno;
+    return notify_poll_wakeup(fuse_session_fd(session_.get()), kh);
 }
 
 int Mount::notify_poll(fuse_pollhandle* handle)

@@ -2,6 +2,7 @@
 #include "procfsd/service_job.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <systemd/sd-bus.h>
 
 #include <cstdlib>
@@ -33,13 +34,12 @@ struct BusError {
     }
 };
 
-} // namespace
-
-std::string systemd_job_of(pid_t pid, std::string* why)
+// The type of the job systemd runs now for the unit of process `pid` ("restart", "stop",
+// ...); empty when there is none or no systemd answers, and `why` says why.
+std::string systemd_job_of(pid_t pid, std::string& why)
 {
-    auto fail = [why](std::string text) {
-        if (why)
-            *why = std::move(text);
+    auto fail = [&why](std::string text) {
+        why = std::move(text);
         return std::string();
     };
     sd_bus* raw = nullptr;
@@ -82,8 +82,16 @@ std::string systemd_job_of(pid_t pid, std::string* why)
     return out;
 }
 
-bool job_restarts(const std::string& type) noexcept
+} // namespace
+
+bool systemd_restarts_unit_of(pid_t pid)
 {
+    std::string why;
+    std::string type = systemd_job_of(pid, why);
+    if (type.empty()) {
+        spdlog::info("SIGTERM: no restart ({})", why);
+        return false;
+    }
     // try-restart of a running unit is a restart; reload-or-restart of one that reloads
     // (ExecReload=) is a reload, which sends no SIGTERM.
     return type == "restart" || type == "try-restart";

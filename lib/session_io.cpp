@@ -106,6 +106,18 @@ int notify_resend(int fd) noexcept
     return ::write(fd, &h, sizeof h) == static_cast<ssize_t>(sizeof h) ? 0 : -errno;
 }
 
+int notify_poll_wakeup(int fd, uint64_t kh) noexcept
+{
+    struct {
+        fuse_out_header header;
+        fuse_notify_poll_wakeup_out wakeup;
+    } msg{};
+    msg.header.len = sizeof msg;
+    msg.header.error = FUSE_NOTIFY_POLL;
+    msg.wakeup.kh = kh;
+    return ::write(fd, &msg, sizeof msg) == static_cast<ssize_t>(sizeof msg) ? 0 : -errno;
+}
+
 void SessionIo::replay(std::string init)
 {
     std::lock_guard lock(mu_);

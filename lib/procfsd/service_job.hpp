@@ -12,12 +12,9 @@
 
 namespace procfsd {
 
-// The type of the job systemd runs now for the unit of process `pid` ("restart", "stop", ...),
-// asked over the system bus within 2 s; empty when there is none, or when no systemd answers
-// (then `why` says why).
-std::string systemd_job_of(pid_t pid, std::string* why = nullptr);
-
-// Whether a job of that type starts the unit again after stopping it.
-bool job_restarts(const std::string& type) noexcept;
+// Whether systemd runs a job now that stops the unit of process `pid` and starts it again
+// (`systemctl restart`, `try-restart`), asked over the system bus within 2 s. False for any
+// other job, or when no systemd answers (the log says why).
+bool systemd_restarts_unit_of(pid_t pid);
 
 } // namespace procfsd

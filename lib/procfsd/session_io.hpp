@@ -61,7 +61,6 @@ private:
     };
     Reader& reader();
 
-
     MountState* state_ = nullptr;
     std::mutex mu_; // guards the replay's fields
     std::condition_variable replayed_;
@@ -96,5 +95,9 @@ uint64_t current_poll_kh() noexcept;
 // Asks the kernel to send again every request a server read on `fd` without answering it.
 // 0 or -errno.
 int notify_resend(int fd) noexcept;
+
+// Wakes the kernel's poll wait `kh` on `fd` (FUSE_NOTIFY_POLL) without a libfuse pollhandle,
+// which only the server that was asked holds. 0 or -errno.
+int notify_poll_wakeup(int fd, uint64_t kh) noexcept;
 
 } // namespace procfsd
